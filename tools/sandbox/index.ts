@@ -1,0 +1,72 @@
+/**
+ * @module startSandbox(): the IdP, the AWS emulator and the control API on free loopback ports.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createWorld, type World } from './world.js';
+import { createState, type SandboxState } from './state.js';
+import { createIdpKeys, type IdpKeys } from './idp/keys.js';
+import { createIdp, type IdpControl } from './idp/provider.js';
+import { startAwsEmulator } from './aws/server.js';
+import { startControl } from './control.js';
+import { describe, type SandboxDescription } from './description.js';
+
+export interface SandboxOptions {
+  /** Loopback address to bind; default 127.0.0.1. */
+  host?: string;
+  /** Fixed ports (0 or absent: a free one). */
+  idpPort?: number;
+  awsPort?: number;
+  controlPort?: number;
+}
+
+export interface Sandbox {
+  description: SandboxDescription;
+  /** In-process handles for tests that need more than the control API offers. */
+  world: World;
+  state: SandboxState;
+  keys: IdpKeys;
+  idp: IdpControl;
+  stop(): Promise<void>;
+}
+
+export async function listen(server: Server | import('node:net').Server, host: string, port = 0) {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const host = options.host ?? '127.0.0.1';
+  const keys = await createIdpKeys();
+  const state = createState();
+
+  // The issuer URL must be known before oidc-provider is built: bind first, attach the handler after.
+  const idpServer = createServer();
+  const idpPort = await listen(idpServer, host, options.idpPort);
+  const world = createWorld(`http://${host}:${idpPort}`);
+  const idp = await createIdp({ world, keys, state });
+  idpServer.on('request', idp.handler);
+
+  const aws = await startAwsEmulator({ world, state, keys, host, port: options.awsPort });
+  const control = await startControl({ world, state, keys, idp, host, port: options.controlPort });
+  const description = describe(world, { control: control.url, awsEndpoint: aws.url });
+
+  return {
+    description,
+    world,
+    state,
+    keys,
+    idp,
+    async stop() {
+      idpServer.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((r) => idpServer.close(() => r())),
+        aws.close(),
+        control.close(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * @module `npm run sandbox`: starts the sandbox, prints its description as one JSON line on stdout,
+ * and runs until Ctrl-C.
+ */
+import { startSandbox } from './index.js';
+
+const port = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+
+const sandbox = await startSandbox({
+  idpPort: port('SANDBOX_IDP_PORT'),
+  awsPort: port('SANDBOX_AWS_PORT'),
+  controlPort: port('SANDBOX_CONTROL_PORT'),
+});
+process.stdout.write(`${JSON.stringify(sandbox.description)}\n`);
+process.stderr.write(
+  `sandbox ready: IdP ${sandbox.description.issuer}, AWS ${sandbox.description.awsEndpoint}, control ${sandbox.description.control} (Ctrl-C stops)\n`,
+);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await sandbox.stop();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
