@@ -24,7 +24,13 @@ export interface SandboxDescription {
   qRegion: string;
   clients: World['clients'];
   mcpResource: string;
-  users: Array<{ username: string; password: string; email: string; groups: string[]; inIdentityCenter: boolean }>;
+  users: Array<{
+    username: string;
+    password: string;
+    email: string;
+    groups: string[];
+    inIdentityCenter: boolean;
+  }>;
   modes: {
     idc: ModeBase & { idcRegion: string; idcApplicationArn: string; roleArn: string };
     dataAccessor: ModeBase & {

@@ -62,11 +62,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     idp,
     async stop() {
       idpServer.closeAllConnections();
-      await Promise.all([
-        new Promise<void>((r) => idpServer.close(() => r())),
-        aws.close(),
-        control.close(),
-      ]);
+      await Promise.all([new Promise<void>((r) => idpServer.close(() => r())), aws.close(), control.close()]);
     },
   };
 }

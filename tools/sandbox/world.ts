@@ -84,6 +84,8 @@ export interface World {
   clients: {
     /** Public native client used by qindex-mcp in idc and iam-federation modes. */
     native: string;
+    /** Confidential client the IdC emulator uses to send browsers through the IdP (2c). */
+    idcBroker: string;
     /** The ISV's public client, authorized by the data accessor's TTI. */
     isv: string;
     /** A client no IdC application authorizes (for "audience not authorized"). */
@@ -115,7 +117,12 @@ const user = (username: string, name: string, groups: string[], inIdentityCenter
 /** Builds the world for an IdP at `issuer`. Account ids, ARNs and keys are fixed so docs can name them. */
 export function createWorld(issuer: string): World {
   const accounts = { app: '111111111111', customer: '222222222222', isv: '333333333333' };
-  const clients = { native: 'qindex-mcp', isv: 'isv-agent', other: 'unrelated-app' };
+  const clients = {
+    native: 'qindex-mcp',
+    isv: 'isv-agent',
+    other: 'unrelated-app',
+    idcBroker: 'aws-identity-center',
+  };
   const idcRegion = 'us-west-2';
   const qRegion = 'us-east-1';
   const instance = 'ssoins-7223sandbox0001';
@@ -172,7 +179,9 @@ export function createWorld(issuer: string): World {
       {
         arn: `arn:aws:sso::${accounts.app}:application/${instance}/apl-notrust00001`,
         qApplicationId: 'a1b2c3d4-5678-90ab-cdef-111111111111',
-        trustedTokenIssuers: [{ issuerUrl: 'https://idp.elsewhere.example', authorizedAudiences: [clients.native] }],
+        trustedTokenIssuers: [
+          { issuerUrl: 'https://idp.elsewhere.example', authorizedAudiences: [clients.native] },
+        ],
         grants: [JWT_BEARER],
         redirectUris: [],
       },
@@ -274,7 +283,8 @@ export const findUserByEmail = (world: World, email: string) =>
   world.users.find((u) => u.email.toLowerCase() === email.toLowerCase());
 export const findUser = (world: World, username: string) => world.users.find((u) => u.username === username);
 export const findRole = (world: World, arn: string) => world.roles.find((r) => r.arn === arn);
-export const findIdcApplication = (world: World, arn: string) => world.idcApplications.find((a) => a.arn === arn);
+export const findIdcApplication = (world: World, arn: string) =>
+  world.idcApplications.find((a) => a.arn === arn);
 export const findQApplication = (world: World, id: string) =>
   world.qApplications.find((a) => a.applicationId === id);
 export const findDataAccessorByIdcApp = (world: World, arn: string) =>

@@ -1,0 +1,10 @@
+/**
+ * @module The table of CLI commands. Each command lives in its own file beside this one.
+ */
+export interface Command {
+  summary: string;
+  /** Returns the process exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {};
