@@ -2,7 +2,7 @@
  * @module startSandbox(): the IdP, the AWS emulator and the control API on free loopback ports.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { createWorld, type World } from './world.js';
 import { createState, type SandboxState } from './state.js';
 import { createIdpKeys, type IdpKeys } from './idp/keys.js';
@@ -30,7 +30,7 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-export async function listen(server: Server | import('node:net').Server, host: string, port = 0) {
+export async function listen(server: Server | NetServer, host: string, port = 0) {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -9,7 +9,7 @@ export interface IdpKeys {
   /** Private JWKs (with `kid`, `alg`, `use`) in the shape oidc-provider's `jwks` option takes. */
   privateJwks: { keys: JWK[] };
   /** The RS256 signing key used for minted tokens. */
-  signingKey: CryptoKey;
+  signingKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   kid: string;
 }
 
