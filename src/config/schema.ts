@@ -3,6 +3,7 @@
  * type and the published JSON Schema. Loading and precedence live in load.ts.
  */
 import { z } from 'zod';
+import { HttpSchema } from './http.js';
 
 const region = z
   .string()
@@ -154,6 +155,7 @@ export const ConfigSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    http: HttpSchema.optional().describe('serve --transport http settings (see docs/http.md)'),
   })
   .strict();
 

@@ -1,0 +1,103 @@
+/**
+ * @module The `http` section of the configuration: how `serve --transport http` listens, authenticates
+ * (local one-user or bearer JWTs), picks tenants, shares credentials across replicas and limits load.
+ */
+import { z } from 'zod';
+
+const idcApplicationArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:sso::\d{12}:application\/ssoins-[\w-]+\/apl-[\w-]+$/,
+    'an IAM Identity Center application ARN (arn:aws:sso::<account>:application/ssoins-…/apl-…)',
+  );
+const qId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business id');
+
+export const HttpTenantSchema = z
+  .object({
+    tenantId: z.string().min(1).max(256).describe('Tenant id agreed with the customer (ExternalId tag)'),
+    idcApplicationArn: idcApplicationArn.describe("The customer's data accessor IdC application ARN"),
+    applicationId: qId.describe("The customer's Q Business application id"),
+    retrieverId: qId.describe("The customer's retriever id"),
+    region: z.string().min(1).optional().describe('Q region, when it differs from q.region'),
+    idcRegion: z.string().min(1).optional().describe('IdC region, when it differs from mode.idcRegion'),
+    roleArn: z.string().min(1).optional().describe('ISV role, when it differs from mode.roleArn'),
+  })
+  .strict();
+
+export const HttpLimitsSchema = z
+  .object({
+    maxBodyBytes: z.number().int().min(1024).default(1_048_576).describe('Largest request body (413 above)'),
+    maxConcurrentPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .default(16)
+      .describe('Requests one user may have in flight at once (429 above)'),
+    maxCachedUsers: z.number().int().min(1).default(1000).describe('Users whose credentials stay cached (LRU)'),
+    userIdleSeconds: z.number().int().min(1).default(900).describe('A cached user idle this long is evicted'),
+    maxSessions: z.number().int().min(1).default(10_000).describe('Open MCP sessions (stateful mode)'),
+    sessionIdleSeconds: z.number().int().min(1).default(1800).describe('An idle session is closed'),
+    shutdownGraceSeconds: z
+      .number()
+      .min(0)
+      .default(30)
+      .describe('How long shutdown waits for in-flight calls to finish'),
+  })
+  .strict();
+
+export const HttpSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Address to bind; loopback by default'),
+    port: z.number().int().min(0).max(65535).default(8765).describe('Port to listen on; 0 picks a free one'),
+    path: z.string().startsWith('/').default('/mcp').describe('Path of the MCP endpoint'),
+    auth: z
+      .enum(['none', 'bearer'])
+      .default('none')
+      .describe('none: the signed-in user of the profile (local); bearer: every request brings a JWT'),
+    resource: z
+      .url()
+      .optional()
+      .describe('This server\'s public URL and the audience bearer tokens must carry (RFC 8707/9728)'),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .min(1)
+      .default(['RS256', 'PS256', 'ES256'])
+      .describe('Signature algorithms accepted for bearer tokens (never none or HMAC)'),
+    jwksUri: z.url().optional().describe("The IdP's JWKS; default: jwks_uri from its discovery document"),
+    allowedOrigins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Origins allowed to call (403 otherwise); loopback origins of this port are always allowed'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Host headers accepted (403 otherwise); empty: loopback names when bound to loopback'),
+    stateless: z
+      .boolean()
+      .default(false)
+      .describe('No MCP sessions: any replica serves any request (scale-out behind a load balancer)'),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .optional()
+      .describe('Shared, encrypted credential cache so replicas make one exchange per user'),
+    cacheKey: z
+      .string()
+      .optional()
+      .describe('Base64 of 32 random bytes encrypting the shared cache (or env QINDEX_CACHE_KEY)'),
+    tenantClaim: z
+      .string()
+      .min(1)
+      .default('tenant')
+      .describe('Token claim naming the tenant (keys of `tenants`); used when tenants are configured'),
+    tenants: z
+      .record(z.string().min(1), HttpTenantSchema)
+      .optional()
+      .describe('Per-tenant data-accessor settings, keyed by the tenant claim value'),
+    limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})),
+  })
+  .strict();
+
+export type HttpConfig = z.output<typeof HttpSchema>;
+export type HttpTenantConfig = z.output<typeof HttpTenantSchema>;
+export type HttpLimits = z.output<typeof HttpLimitsSchema>;
