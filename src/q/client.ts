@@ -1,0 +1,216 @@
+/**
+ * @module The Q Business client the tools use: one SDK `QBusinessClient` per credential provider,
+ * built once, and one small function per operation returning plain shapes (types.ts). Retries and
+ * error mapping live in retry.ts/errors.ts; chat and document fetching in chat.ts/document.ts.
+ */
+import {
+  DeleteConversationCommand,
+  ListConversationsCommand,
+  ListMessagesCommand,
+  PutFeedbackCommand,
+  QBusinessClient,
+  SearchRelevantContentCommand,
+} from '@aws-sdk/client-qbusiness';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import type { QindexConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { withRetries, type RetryDeps, type RetryOptions } from './retry.js';
+import { chatStream, chatSync } from './chat.js';
+import { getDocumentText, type DocumentRequest } from './document.js';
+import {
+  toMessage,
+  toPassage,
+  toSdkFilter,
+  type AttributeFilterInput,
+  type ChatAnswer,
+  type ChatRequest,
+  type ConversationMessage,
+  type ConversationSummary,
+  type DocumentText,
+  type SearchResult,
+} from './types.js';
+
+export * from './types.js';
+
+/** An AWS SDK v3 credential provider (src/identity builds the identity-aware one). */
+export type CredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>;
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface QClient {
+  readonly applicationId: string;
+  readonly retrieverId: string;
+  readonly indexId: string | undefined;
+  readonly region: string;
+  search(
+    input: {
+      queryText: string;
+      maxResults?: number;
+      attributeFilter?: AttributeFilterInput;
+      nextToken?: string;
+    },
+    options?: CallOptions,
+  ): Promise<SearchResult>;
+  chatSync(input: ChatRequest, options?: CallOptions): Promise<ChatAnswer>;
+  /** The streaming Chat API; `onText` receives the answer so far each time it grows. */
+  chatStream(
+    input: ChatRequest,
+    options: CallOptions & { onText(answerSoFar: string): void },
+  ): Promise<ChatAnswer>;
+  listConversations(
+    input: { maxResults?: number; nextToken?: string },
+    options?: CallOptions,
+  ): Promise<{ conversations: ConversationSummary[]; nextToken?: string }>;
+  listMessages(
+    input: { conversationId: string; maxResults?: number; nextToken?: string },
+    options?: CallOptions,
+  ): Promise<{ messages: ConversationMessage[]; nextToken?: string }>;
+  deleteConversation(input: { conversationId: string }, options?: CallOptions): Promise<void>;
+  putFeedback(
+    input: {
+      conversationId: string;
+      messageId: string;
+      usefulness: 'USEFUL' | 'NOT_USEFUL';
+      reason?: string;
+      comment?: string;
+    },
+    options?: CallOptions,
+  ): Promise<void>;
+  getDocument(input: DocumentRequest, options?: CallOptions): Promise<DocumentText>;
+  /** Closes the SDK client's connections (HTTP/2 sessions). */
+  destroy(): void;
+}
+
+export interface QClientDeps {
+  credentials: CredentialProvider;
+  logger: Logger;
+  /** Backoff base for retries, in ms (default 200). */
+  retryBaseDelayMs?: number;
+}
+
+/** Internals shared by chat.ts and document.ts. */
+export interface QCore {
+  sdk: QBusinessClient;
+  applicationId: string;
+  indexId: string | undefined;
+  retry<T>(operation: string, attempt: () => Promise<T>, options?: RetryOptions): Promise<T>;
+  logger: Logger;
+}
+
+export function createQClient(config: QindexConfig, deps: QClientDeps): QClient {
+  const sdk = new QBusinessClient({
+    region: config.q.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    credentials: deps.credentials,
+    // retry.ts owns retries: it knows when a stream may be repeated and when to renew the session.
+    maxAttempts: 1,
+  });
+  const retryDeps: RetryDeps = {
+    logger: deps.logger,
+    baseDelayMs: deps.retryBaseDelayMs,
+    // Through the SDK's memoized provider, so its cached copy is replaced too.
+    forceRefresh: () =>
+      (sdk.config.credentials as unknown as (o: { forceRefresh: boolean }) => Promise<unknown>)({
+        forceRefresh: true,
+      }),
+  };
+  const applicationId = config.q.applicationId;
+  const core: QCore = {
+    sdk,
+    applicationId,
+    indexId: config.q.indexId,
+    logger: deps.logger,
+    retry: (operation, attempt, options) => withRetries(retryDeps, operation, attempt, options),
+  };
+  const send = <T>(
+    operation: string,
+    options: CallOptions | undefined,
+    run: (signal?: AbortSignal) => Promise<T>,
+  ) => core.retry(operation, () => run(options?.signal), { signal: options?.signal });
+  const abort = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefined);
+
+  return {
+    applicationId,
+    retrieverId: config.q.retrieverId,
+    indexId: config.q.indexId,
+    region: config.q.region,
+
+    async search(input, options) {
+      const out = await send('SearchRelevantContent', options, (signal) =>
+        sdk.send(
+          new SearchRelevantContentCommand({
+            applicationId,
+            queryText: input.queryText,
+            contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+            attributeFilter: input.attributeFilter ? toSdkFilter(input.attributeFilter) : undefined,
+            maxResults: input.maxResults,
+            nextToken: input.nextToken,
+          }),
+          abort(signal),
+        ),
+      );
+      return {
+        passages: (out.relevantContent ?? []).map(toPassage),
+        ...(out.nextToken ? { nextToken: out.nextToken } : {}),
+      };
+    },
+
+    chatSync: (input, options) => chatSync(core, input, options),
+    chatStream: (input, options) => chatStream(core, input, options),
+
+    async listConversations(input, options) {
+      const out = await send('ListConversations', options, (signal) =>
+        sdk.send(new ListConversationsCommand({ applicationId, ...input }), abort(signal)),
+      );
+      const conversations = (out.conversations ?? []).map((c) => ({
+        conversationId: c.conversationId ?? '',
+        ...(c.title ? { title: c.title } : {}),
+        ...(c.startTime ? { startTime: c.startTime.toISOString() } : {}),
+      }));
+      return { conversations, ...(out.nextToken ? { nextToken: out.nextToken } : {}) };
+    },
+
+    async listMessages(input, options) {
+      const out = await send('ListMessages', options, (signal) =>
+        sdk.send(new ListMessagesCommand({ applicationId, ...input }), abort(signal)),
+      );
+      return {
+        messages: (out.messages ?? []).map(toMessage),
+        ...(out.nextToken ? { nextToken: out.nextToken } : {}),
+      };
+    },
+
+    async deleteConversation(input, options) {
+      await send('DeleteConversation', options, (signal) =>
+        sdk.send(
+          new DeleteConversationCommand({ applicationId, conversationId: input.conversationId }),
+          abort(signal),
+        ),
+      );
+    },
+
+    async putFeedback(input, options) {
+      await send('PutFeedback', options, (signal) =>
+        sdk.send(
+          new PutFeedbackCommand({
+            applicationId,
+            conversationId: input.conversationId,
+            messageId: input.messageId,
+            messageUsefulness: {
+              usefulness: input.usefulness,
+              reason: input.reason as never,
+              comment: input.comment,
+              submittedAt: new Date(),
+            },
+          }),
+          abort(signal),
+        ),
+      );
+    },
+
+    getDocument: (input, options) => getDocumentText(core, input, options),
+    destroy: () => sdk.destroy(),
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * @module A document's text: GetDocumentContent (ACL-checked, EXTRACTED format) returns a short-lived
+ * presigned URL, which is fetched here and turned into plain text, then cut to the requested window.
+ * The presigned URL is a bearer credential for five minutes: it never leaves this module.
+ */
+import { GetDocumentContentCommand } from '@aws-sdk/client-qbusiness';
+import { QindexError } from '../errors.js';
+import type { CallOptions, QCore } from './client.js';
+import type { DocumentText } from './types.js';
+
+export interface DocumentRequest {
+  documentId: string;
+  dataSourceId?: string;
+  /** Character offset to start from (default 0). */
+  offset?: number;
+  /** Characters to return at most (default 20 000). */
+  maxChars?: number;
+}
+
+export async function getDocumentText(
+  core: QCore,
+  req: DocumentRequest,
+  options: CallOptions = {},
+): Promise<DocumentText> {
+  const indexId = core.indexId;
+  if (!indexId) {
+    throw new QindexError(
+      'config_missing_index',
+      'Reading documents needs the Q index id, which is not configured.',
+      {
+        remedy: 'Set `q.indexId` in the configuration (or QINDEX_Q_INDEX_ID / --index-id).',
+      },
+    );
+  }
+  const out = await core.retry(
+    'GetDocumentContent',
+    () =>
+      core.sdk.send(
+        new GetDocumentContentCommand({
+          applicationId: core.applicationId,
+          indexId,
+          documentId: req.documentId,
+          dataSourceId: req.dataSourceId,
+          outputFormat: 'EXTRACTED',
+        }),
+        options.signal ? { abortSignal: options.signal } : undefined,
+      ),
+    { signal: options.signal },
+  );
+  if (!out.presignedUrl) {
+    throw new QindexError('q_bad_response', 'Amazon Q Business returned no download URL for the document.', {
+      retryable: true,
+    });
+  }
+  const body = await download(out.presignedUrl, options.signal);
+  const text = /json/i.test(out.mimeType ?? '') ? extractText(body) : body;
+  const offset = Math.min(req.offset ?? 0, text.length);
+  const end = Math.min(text.length, offset + (req.maxChars ?? 20_000));
+  return {
+    documentId: req.documentId,
+    ...(out.mimeType ? { mimeType: out.mimeType } : {}),
+    text: text.slice(offset, end),
+    offset,
+    totalChars: text.length,
+    ...(end < text.length ? { nextOffset: end } : {}),
+  };
+}
+
+async function download(url: string, signal?: AbortSignal): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: signal ?? null, redirect: 'follow' });
+  } catch (e) {
+    if (signal?.aborted)
+      throw new QindexError('cancelled', 'Downloading the document was cancelled.', { cause: e });
+    throw new QindexError(
+      'document_download_failed',
+      'Downloading the document content failed (network error).',
+      {
+        retryable: true,
+        remedy: 'Try again.',
+      },
+    );
+  }
+  if (!response.ok) {
+    throw new QindexError(
+      'document_download_failed',
+      `Downloading the document content failed with HTTP ${response.status}.`,
+      {
+        retryable: response.status >= 500 || response.status === 403,
+        remedy: 'Try again: the download link is valid for five minutes and a new one is made per call.',
+      },
+    );
+  }
+  return response.text();
+}
+
+const TEXT_KEYS = /^(text|content|body|extractedText|documentText|pageText)$/i;
+
+/**
+ * EXTRACTED content is JSON whose exact layout AWS does not document: take the text-bearing string
+ * fields in document order (a bare JSON string is the text itself), else the pretty JSON.
+ */
+export function extractText(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  if (typeof parsed === 'string') return parsed;
+  const parts: string[] = [];
+  const walk = (v: unknown, key?: string) => {
+    if (typeof v === 'string') {
+      if (key !== undefined && TEXT_KEYS.test(key) && v.trim()) parts.push(v);
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk(item, key);
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) walk(child, k);
+    }
+  };
+  walk(parsed);
+  return parts.length ? parts.join('\n\n') : JSON.stringify(parsed, null, 2);
+}

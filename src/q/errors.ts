@@ -1,0 +1,168 @@
+/**
+ * @module Turns what the Q Business API (and the HTTP layer under it) throws into QindexErrors that
+ * say what failed, whether retrying helps and what the user must do; and classifies failures for
+ * the retry policy in client.ts.
+ */
+import { QindexError, isQindexError } from '../errors.js';
+
+/** What the retry policy does with a failure. */
+export type FailureKind =
+  'throttled' | 'server' | 'expired-credentials' | 'subscription-pending' | 'aborted' | 'final';
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+  reason?: string;
+  fields?: Array<{ name?: string; message?: string }>;
+  resourceId?: string;
+  resourceType?: string;
+}
+
+const aws = (e: unknown): AwsLikeError => (typeof e === 'object' && e !== null ? (e as AwsLikeError) : {});
+const status = (e: unknown) => aws(e).$metadata?.httpStatusCode;
+
+const EXPIRED = new Set([
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+]);
+
+export function isAbort(e: unknown): boolean {
+  const name = aws(e).name;
+  return (
+    name === 'AbortError' || (e instanceof Error && /aborted/i.test(e.message) && name !== 'QindexError')
+  );
+}
+
+export function classify(e: unknown): FailureKind {
+  if (isQindexError(e)) return 'final';
+  if (isAbort(e)) return 'aborted';
+  const { name = '', message = '', $fault } = aws(e);
+  if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || status(e) === 429) {
+    return 'throttled';
+  }
+  if (EXPIRED.has(name) || /security token .*expired/i.test(message)) return 'expired-credentials';
+  if (name === 'AccessDeniedException' && /subscription/i.test(message)) return 'subscription-pending';
+  if ($fault === 'server' || (status(e) ?? 0) >= 500 || name === 'InternalServerException') return 'server';
+  return 'final';
+}
+
+/**
+ * The QindexError for a failed Q call. `operation` is the API name (e.g. ChatSync); messages quote
+ * AWS's own message, which carries no credentials.
+ */
+export function toQindexError(e: unknown, operation: string): QindexError {
+  if (isQindexError(e)) return e;
+  const err = aws(e);
+  const name = err.name ?? 'Error';
+  const detail = (err.message ?? String(e)).slice(0, 500);
+  const what = `Amazon Q Business ${operation} failed`;
+  const opts = { cause: e };
+  switch (classify(e)) {
+    case 'aborted':
+      return new QindexError('cancelled', `${what}: the request was cancelled.`, {
+        ...opts,
+        retryable: true,
+      });
+    case 'throttled':
+      return new QindexError('q_throttled', `${what}: the service is throttling requests (${detail}).`, {
+        ...opts,
+        retryable: true,
+        remedy: 'Wait a few seconds and try again; the server already retried with backoff.',
+      });
+    case 'server':
+      return new QindexError('q_unavailable', `${what} with a server error ${name} (${detail}).`, {
+        ...opts,
+        retryable: true,
+        remedy: 'This is on the AWS side; try again shortly.',
+      });
+    case 'expired-credentials':
+      return new QindexError(
+        'credentials_expired',
+        `${what}: the AWS session was rejected as expired even after renewing it.`,
+        {
+          ...opts,
+          retryable: true,
+          remedy: 'Try again; if it persists, sign in again with `qindex-mcp login`.',
+        },
+      );
+    case 'subscription-pending':
+      return new QindexError(
+        'q_subscription_pending',
+        `${what}: the user has no Amazon Q Business subscription yet (${detail}).`,
+        {
+          ...opts,
+          retryable: true,
+          remedy: 'New users are subscribed automatically within moments; try again, else ask an admin.',
+        },
+      );
+    default:
+      break;
+  }
+  switch (name) {
+    case 'AccessDeniedException':
+      return new QindexError('q_access_denied', `${what}: access denied (${detail}).`, {
+        ...opts,
+        remedy:
+          'The signed-in user or the configured role may not perform this action on this application; check the Q application id and the role policy, or ask an admin.',
+      });
+    case 'ValidationException': {
+      const fields = (err.fields ?? []).map((f) => `${f.name ?? '?'}: ${f.message ?? 'invalid'}`).join('; ');
+      return new QindexError(
+        'q_invalid_request',
+        `${what}: the request was rejected as invalid (${detail}${fields ? `; ${fields}` : ''}).`,
+        {
+          ...opts,
+          remedy: 'Change the arguments (see the message) and call again; retrying as-is will not help.',
+        },
+      );
+    }
+    case 'ResourceNotFoundException':
+      return new QindexError(
+        'q_not_found',
+        `${what}: ${err.resourceType ?? 'resource'} ${err.resourceId ?? ''} not found (${detail}).`.replace(
+          '  ',
+          ' ',
+        ),
+        {
+          ...opts,
+          remedy:
+            'Check the id (conversation, message or document ids come from earlier results of the same user), or the application/index ids in the configuration.',
+        },
+      );
+    case 'ConflictException':
+      return new QindexError('q_conflict', `${what}: conflict (${detail}).`, {
+        ...opts,
+        retryable: true,
+        remedy: 'Another request changed the same resource; try again.',
+      });
+    case 'LicenseNotFoundException':
+      return new QindexError(
+        'q_no_license',
+        `${what}: the user has no Amazon Q Business license (${detail}).`,
+        {
+          ...opts,
+          remedy: 'Ask an admin to subscribe this user to the Q Business application.',
+        },
+      );
+    case 'ServiceQuotaExceededException':
+      return new QindexError('q_quota', `${what}: a service quota was exceeded (${detail}).`, {
+        ...opts,
+        remedy: 'Delete old conversations or ask an admin to raise the quota.',
+      });
+    case 'ExternalResourceException':
+      return new QindexError('q_external', `${what}: an external resource failed (${detail}).`, {
+        ...opts,
+        retryable: true,
+        remedy: 'Try again later.',
+      });
+    default:
+      return new QindexError('q_failed', `${what}: ${name} (${detail}).`, {
+        ...opts,
+        retryable: (status(e) ?? 0) >= 500,
+      });
+  }
+}
