@@ -51,8 +51,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   idpServer.on('request', idp.handler);
 
   const aws = await startAwsEmulator({ world, state, keys, host, port: options.awsPort });
-  const control = await startControl({ world, state, keys, idp, host, port: options.controlPort });
-  const description = describe(world, { control: control.url, awsEndpoint: aws.url });
+  let description: SandboxDescription | undefined;
+  const control = await startControl({
+    world,
+    state,
+    keys,
+    idp,
+    host,
+    port: options.controlPort,
+    description: () => description,
+  });
+  description = describe(world, { control: control.url, awsEndpoint: aws.url });
 
   return {
     description,
