@@ -1,0 +1,211 @@
+/**
+ * @module The IdP connection: discovery into an openid-client `Configuration` (once per sign-in, failures
+ * not cached), the IdP's JWKS for ID token checks, and the one place OAuth/network failures become
+ * QindexErrors that name the URL and say what to do. Plain HTTP is allowed only for loopback issuers.
+ */
+import * as client from 'openid-client';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { QindexError } from '../errors.js';
+import type { IdpConfig } from '../config/schema.js';
+
+export interface Oidc {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  discoveryUrl: string;
+  configuration(): Promise<client.Configuration>;
+  /** Keys for ID token signatures, fetched from the discovered `jwks_uri` (cached, refetched on a new kid). */
+  keys(): Promise<JWTVerifyGetKey>;
+  /** Algorithms the IdP may sign ID tokens with, restricted to asymmetric ones. */
+  algorithms(): Promise<string[]>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const ASYMMETRIC = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
+
+export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } = {}): Oidc {
+  const issuerUrl = new URL(idp.issuer);
+  const insecure = issuerUrl.protocol === 'http:';
+  if (insecure && !LOOPBACK.has(issuerUrl.hostname)) {
+    throw new QindexError('insecure_issuer', `The issuer ${idp.issuer} uses plain HTTP.`, {
+      remedy: 'Use the https:// issuer URL (plain HTTP is allowed only for 127.0.0.1/localhost test IdPs).',
+    });
+  }
+  const discoveryUrl = `${idp.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  let pending: Promise<client.Configuration> | undefined;
+  let jwks: JWTVerifyGetKey | undefined;
+
+  const configuration = () => {
+    pending ??= client
+      .discovery(
+        issuerUrl,
+        idp.clientId,
+        idp.clientSecret ? { client_secret: idp.clientSecret } : undefined,
+        idp.clientSecret ? undefined : client.None(),
+        { execute: insecure ? [client.allowInsecureRequests] : [], timeout: options.timeoutSeconds ?? 15 },
+      )
+      .catch((e: unknown) => {
+        pending = undefined;
+        throw oidcError(e, {
+          action: 'discovery',
+          url: discoveryUrl,
+          issuer: idp.issuer,
+          clientId: idp.clientId,
+        });
+      });
+    return pending;
+  };
+
+  return {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    scopes: idp.scopes,
+    discoveryUrl,
+    configuration,
+    async keys() {
+      if (jwks) return jwks;
+      const uri = (await configuration()).serverMetadata().jwks_uri;
+      if (!uri) throw new QindexError('idp_metadata', `The IdP at ${idp.issuer} publishes no jwks_uri.`);
+      jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000 });
+      return jwks;
+    },
+    async algorithms() {
+      const offered = (await configuration()).serverMetadata().id_token_signing_alg_values_supported;
+      const allowed = (offered ?? ['RS256']).filter((a) => ASYMMETRIC.includes(a));
+      return allowed.length ? allowed : ['RS256'];
+    },
+  };
+}
+
+export interface ErrorContext {
+  action: 'discovery' | 'refresh' | 'device' | 'authorization' | 'token' | 'revocation';
+  url: string;
+  issuer: string;
+  clientId: string;
+  profile?: string;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** Turns an openid-client/fetch failure into a QindexError; messages carry URLs and OAuth error codes, never tokens. */
+export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
+  if (e instanceof QindexError) return e;
+  const login = `\`qindex-mcp login${ctx.profile && ctx.profile !== 'default' ? ` --profile ${ctx.profile}` : ''}\``;
+  if (e instanceof client.ResponseBodyError) {
+    const said = e.error_description ? `${e.error}: ${e.error_description}` : e.error;
+    if (e.error === 'invalid_grant' && ctx.action === 'refresh') {
+      return new QindexError(
+        'login_expired',
+        `The sign-in for profile "${ctx.profile ?? 'default'}" has expired or was revoked at ${ctx.issuer} (${said}).`,
+        {
+          remedy: `Sign in again with ${login}.`,
+          cause: e,
+        },
+      );
+    }
+    if (e.error === 'invalid_client' || e.error === 'unauthorized_client') {
+      return new QindexError(
+        'wrong_client',
+        `The IdP at ${ctx.issuer} does not accept client id "${ctx.clientId}" (${said}).`,
+        {
+          remedy:
+            'Check idp.clientId (and idp.clientSecret for a confidential client) against the app registered at the IdP.',
+          cause: e,
+        },
+      );
+    }
+    if (e.error === 'access_denied') {
+      return new QindexError('login_denied', `The sign-in was denied at ${ctx.issuer} (${said}).`, {
+        remedy: `Run ${login} again and approve it.`,
+        cause: e,
+      });
+    }
+    if (e.error === 'expired_token') {
+      return new QindexError('login_timeout', 'The device code expired before the sign-in was approved.', {
+        remedy: `Run ${login} again and approve it sooner.`,
+        cause: e,
+      });
+    }
+    if (e.error === 'invalid_scope') {
+      return new QindexError(
+        'invalid_scope',
+        `The IdP at ${ctx.issuer} refused the requested scopes (${said}).`,
+        { remedy: 'Check idp.scopes.', cause: e },
+      );
+    }
+    return new QindexError('idp_error', `The IdP answered ${e.status} at ${ctx.url} (${said}).`, {
+      retryable: e.status >= 500,
+      cause: e,
+    });
+  }
+  const code = networkCode(e);
+  if (code) {
+    return new QindexError('idp_unreachable', `Cannot reach the identity provider at ${ctx.url} (${code}).`, {
+      remedy: `Check the network and that idp.issuer (${ctx.issuer}) is right.`,
+      retryable: true,
+      cause: e,
+    });
+  }
+  if (e instanceof client.ClientError && e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
+    const status = (e.cause as Response | undefined)?.status;
+    return new QindexError(
+      'idp_unavailable',
+      `The identity provider at ${ctx.url} answered HTTP ${status ?? '?'}.`,
+      {
+        remedy:
+          status === 404 && ctx.action === 'discovery'
+            ? `Check idp.issuer: ${ctx.issuer} has no OpenID discovery document.`
+            : 'Try again later.',
+        retryable: status === undefined || status >= 500 || status === 429,
+        cause: e,
+      },
+    );
+  }
+  if (e instanceof client.ClientError && (e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT')) {
+    return new QindexError('idp_unreachable', `The identity provider at ${ctx.url} did not answer in time.`, {
+      retryable: true,
+      cause: e,
+    });
+  }
+  if (e instanceof client.ClientError && /JWT|CLAIM|JSON_ATTRIBUTE/.test(e.code ?? '')) {
+    return new QindexError(
+      'id_token_invalid',
+      `The IdP's response from ${ctx.url} failed validation (${e.message}).`,
+      { cause: e },
+    );
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new QindexError('idp_error', `The sign-in request to ${ctx.url} failed: ${message}`, { cause: e });
+}
+
+function networkCode(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    if (cur instanceof TypeError && cur.message === 'fetch failed' && !(cur as { cause?: unknown }).cause)
+      return 'fetch failed';
+  }
+  return undefined;
+}

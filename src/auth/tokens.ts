@@ -1,0 +1,73 @@
+/**
+ * @module What a successful grant gives sign-in: a validated ID token with its claims, and the refresh token
+ * (new or rotated) with its metadata. Built from openid-client's token response in one place.
+ */
+import type * as client from 'openid-client';
+import { QindexError } from '../errors.js';
+import { validateIdToken, type IdTokenClaims } from './id-token.js';
+import type { Oidc } from './oidc.js';
+import type { StoredLogin } from './types.js';
+
+export interface TokenSet {
+  idToken: string;
+  claims: IdTokenClaims;
+  /** Absent when the IdP kept the old refresh token (no rotation). */
+  refreshToken?: string;
+  /** Refresh token expiry when the IdP says (non-standard `refresh_token_expires_in`). */
+  refreshExpiresAt?: string;
+  scope?: string;
+}
+
+export async function toTokenSet(
+  oidc: Oidc,
+  response: client.TokenEndpointResponse,
+  options: { nonce?: string; requireRefreshToken: boolean },
+): Promise<TokenSet> {
+  if (!response.id_token) {
+    throw new QindexError('no_id_token', `The IdP at ${oidc.issuer} returned no ID token.`, {
+      remedy: 'Include "openid" in idp.scopes.',
+    });
+  }
+  if (options.requireRefreshToken && !response.refresh_token) {
+    throw new QindexError(
+      'no_refresh_token',
+      `The IdP at ${oidc.issuer} returned no refresh token, so the login could not be kept.`,
+      {
+        remedy: 'Include "offline_access" in idp.scopes and allow refresh tokens for this client at the IdP.',
+      },
+    );
+  }
+  const claims = await validateIdToken(response.id_token, {
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    keys: await oidc.keys(),
+    algorithms: await oidc.algorithms(),
+    nonce: options.nonce,
+  });
+  const rtExpiresIn = Number((response as Record<string, unknown>).refresh_token_expires_in);
+  return {
+    idToken: response.id_token,
+    claims,
+    refreshToken: response.refresh_token,
+    refreshExpiresAt:
+      Number.isFinite(rtExpiresIn) && rtExpiresIn > 0
+        ? new Date(Date.now() + rtExpiresIn * 1000).toISOString()
+        : undefined,
+    scope: response.scope,
+  };
+}
+
+/** The store entry for a fresh login. */
+export function loginFromTokens(oidc: Oidc, tokens: TokenSet): StoredLogin {
+  if (!tokens.refreshToken) throw new Error('loginFromTokens needs a refresh token');
+  return {
+    refreshToken: tokens.refreshToken,
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    subject: tokens.claims.sub,
+    email: typeof tokens.claims.email === 'string' ? tokens.claims.email : undefined,
+    expiresAt: tokens.refreshExpiresAt,
+    scope: tokens.scope,
+    updatedAt: new Date().toISOString(),
+  };
+}
