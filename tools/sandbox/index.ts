@@ -51,7 +51,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   idpServer.on('request', idp.handler);
 
   const aws = await startAwsEmulator({ world, state, keys, host, port: options.awsPort });
-  let description: SandboxDescription | undefined;
+  // The control API serves the description, which names the control API's own URL.
+  const ready: { description?: SandboxDescription } = {};
   const control = await startControl({
     world,
     state,
@@ -59,9 +60,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     idp,
     host,
     port: options.controlPort,
-    description: () => description,
+    description: () => ready.description,
   });
-  description = describe(world, { control: control.url, awsEndpoint: aws.url });
+  const description = describe(world, { control: control.url, awsEndpoint: aws.url });
+  ready.description = description;
 
   return {
     description,
