@@ -33,7 +33,12 @@ export const HttpLimitsSchema = z
       .min(1)
       .default(16)
       .describe('Requests one user may have in flight at once (429 above)'),
-    maxCachedUsers: z.number().int().min(1).default(1000).describe('Users whose credentials stay cached (LRU)'),
+    maxCachedUsers: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Users whose credentials stay cached (LRU)'),
     userIdleSeconds: z.number().int().min(1).default(900).describe('A cached user idle this long is evicted'),
     maxSessions: z.number().int().min(1).default(10_000).describe('Open MCP sessions (stateful mode)'),
     sessionIdleSeconds: z.number().int().min(1).default(1800).describe('An idle session is closed'),
@@ -57,9 +62,11 @@ export const HttpSchema = z
     resource: z
       .url()
       .optional()
-      .describe('This server\'s public URL and the audience bearer tokens must carry (RFC 8707/9728)'),
+      .describe("This server's public URL and the audience bearer tokens must carry (RFC 8707/9728)"),
     algorithms: z
-      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .array(
+        z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+      )
       .min(1)
       .default(['RS256', 'PS256', 'ES256'])
       .describe('Signature algorithms accepted for bearer tokens (never none or HMAC)'),

@@ -1,0 +1,341 @@
+/**
+ * @module `serve --transport http`: the MCP Streamable HTTP endpoint on node:http. Local mode serves the
+ * profile's signed-in user on loopback; bearer mode verifies each request's JWT and serves each user with
+ * their own credentials, in stateful sessions bound to that user or statelessly for scale-out.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { QindexConfig } from '../../config/schema.js';
+import { HttpSchema, type HttpConfig } from '../../config/http.js';
+import { QindexError, describeError, isQindexError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { ToolContext } from '../../tools/context.js';
+import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
+import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
+import { metadataPaths, protectedResourceMetadata, sendUnauthorized } from './metadata.js';
+import { checkOrigin, createOriginPolicy } from './origin.js';
+import { createSessionStore, type Session } from './sessions.js';
+import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache } from './shared-cache.js';
+import { createTenantResolver } from './tenants.js';
+import { createUserCache, type UserEntry } from './user-cache.js';
+import { createUserContextFactory, type UserContext, type UserContextFactory } from './user-context.js';
+import { isReusedAssertion, toolErrorResponse, wantsCredentials, isInitialize } from './jsonrpc.js';
+
+export interface HttpServerDeps {
+  logger: Logger;
+  /** Local mode: the profile's signed-in user, as over stdio. */
+  localContext?: ToolContext;
+  /** Builds the MCP server for one session or request (the real one: createMcpServer). */
+  createServer: (ctx: ToolContext) => McpServer;
+  /** Bearer mode: builds a user's context; default = their identity exchange + Q client. */
+  userContext?: UserContextFactory;
+  /** Environment for QINDEX_CACHE_KEY; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface HttpServerHandle {
+  url: string;
+  port: number;
+  server: Server;
+  stats(): { sessions: number; cachedUsers: number; inFlight: number };
+  /** Stops accepting, lets in-flight calls finish (up to the grace period), then closes everything. */
+  close(): Promise<void>;
+}
+
+interface Principal {
+  /** Owner key of sessions and concurrency slots. */
+  key: string;
+  ctx: ToolContext;
+  /** Bearer mode: the user's credential provider, warmed before a tool call. */
+  credentials?: UserContext['credentials'];
+}
+
+export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps): Promise<HttpServerHandle> {
+  const http: HttpConfig = config.http ?? HttpSchema.parse({});
+  const logger = deps.logger.child({ transport: 'http' });
+  const bearer = http.auth === 'bearer';
+  if (bearer && !http.resource) {
+    throw new QindexError(
+      'config_invalid',
+      'http.auth "bearer" needs http.resource, the audience of tokens.',
+      {
+        remedy: "Set http.resource to this server's public URL, e.g. https://mcp.example.com/mcp.",
+      },
+    );
+  }
+  if (!bearer && !deps.localContext) {
+    throw new QindexError('config_invalid', 'Local HTTP mode needs the signed-in user of the profile.');
+  }
+  const resource = http.resource ?? '';
+  const limits = http.limits;
+
+  let shared: SharedCredentialCache | undefined;
+  if (bearer && http.redisUrl) {
+    shared = createSharedCredentialCache({
+      url: http.redisUrl,
+      key: parseCacheKey(http.cacheKey ?? (deps.env ?? process.env).QINDEX_CACHE_KEY),
+      logger,
+      marginSeconds: config.credentials.refreshMarginSeconds,
+    });
+  }
+  const verify: BearerVerifier | undefined = bearer
+    ? createBearerVerifier({
+        issuer: config.idp.issuer,
+        audience: resource,
+        algorithms: http.algorithms,
+        ...(http.jwksUri ? { jwksUri: http.jwksUri } : {}),
+      })
+    : undefined;
+  const tenantOf = createTenantResolver(config);
+  const makeUser = deps.userContext ?? createUserContextFactory({ logger, ...(shared ? { shared } : {}) });
+  const users = createUserCache<UserContext>({
+    max: limits.maxCachedUsers,
+    idleMs: limits.userIdleSeconds * 1000,
+    build: (identity, key, latestToken) => {
+      const tenant = tenantOf({ [http.tenantClaim]: identity.tenant });
+      return makeUser(identity.tenant === undefined ? config : tenant.config, identity, key, latestToken);
+    },
+    // Later, not now: a call that started just before the eviction may still be using the client.
+    onEvict: (entry) => setTimeout(() => entry.context.dispose(), 60_000).unref(),
+  });
+  const sessions = createSessionStore({ max: limits.maxSessions, idleMs: limits.sessionIdleSeconds * 1000 });
+  const concurrency = createConcurrencyLimiter(limits.maxConcurrentPerUser);
+  const inFlight = createInFlight();
+  const metadata = new Set(bearer ? metadataPaths(resource) : []);
+  let draining = false;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => fail(res, e));
+  });
+  // Streams (SSE) may stay open a long time; the defaults would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(http.port, http.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const policy = createOriginPolicy({
+    bindHost: http.host,
+    port,
+    allowedHosts: http.allowedHosts,
+    allowedOrigins: http.allowedOrigins,
+  });
+  const displayHost = http.host.includes(':') ? `[${http.host}]` : http.host;
+  const url = `http://${displayHost}:${port}${http.path}`;
+  logger.info(
+    { url, auth: http.auth, stateless: http.stateless, shared: !!shared },
+    'MCP HTTP server listening',
+  );
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/healthz' && req.method === 'GET') {
+      return json(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok' });
+    }
+    if (metadata.has(path) && req.method === 'GET') {
+      res.setHeader('access-control-allow-origin', '*');
+      return json(res, 200, protectedResourceMetadata(resource, config.idp.issuer));
+    }
+    if (path !== http.path) return json(res, 404, rpcError(-32601, 'Not found'));
+    const refused = checkOrigin(req, policy);
+    if (refused) return json(res, 403, rpcError(-32000, `Forbidden: ${refused}.`));
+    if (draining) {
+      res.setHeader('connection', 'close');
+      return json(res, 503, rpcError(-32000, 'The server is shutting down; retry on another replica.'));
+    }
+
+    const principal = await authenticate(req, res);
+    if (!principal) return;
+    const release = concurrency.acquire(principal.key);
+    if (!release) {
+      res.setHeader('retry-after', '1');
+      return json(res, 429, rpcError(-32000, 'Too many concurrent requests for this user.'));
+    }
+    // GET opens a long-lived notification stream: shutdown does not wait for it.
+    const leave = req.method === 'GET' ? () => undefined : inFlight.enter();
+    res.once('close', () => {
+      release();
+      leave();
+    });
+
+    const body = req.method === 'POST' ? parseJson(await readBody(req, limits.maxBodyBytes)) : undefined;
+    if (principal.credentials && wantsCredentials(body)) {
+      const answered = await warmCredentials(principal, body, res);
+      if (answered) return;
+    }
+    if (http.stateless) return serveStateless(req, res, principal, body);
+    return serveStateful(req, res, principal, body);
+  }
+
+  /** Resolves who is calling; answers 401/403 itself and returns undefined when the request stops here. */
+  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> {
+    if (!verify) return { key: 'local', ctx: deps.localContext! };
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+    if (!match) {
+      sendUnauthorized(res, resource);
+      return undefined;
+    }
+    let token: VerifiedToken;
+    try {
+      token = await verify(match[1]!);
+    } catch (e) {
+      if (isQindexError(e) && e.code === 'invalid_token') {
+        sendUnauthorized(res, resource, { code: 'invalid_token', description: e.message });
+        return undefined;
+      }
+      throw e;
+    }
+    let tenant: string | undefined;
+    try {
+      tenant = tenantOf(token.claims).name;
+    } catch (e) {
+      json(res, 403, rpcError(-32000, describeError(e)));
+      return undefined;
+    }
+    const entry: UserEntry<UserContext> = users.get(token, tenant);
+    return { key: entry.key, ctx: liveContext(entry), credentials: entry.context.credentials };
+  }
+
+  /**
+   * A session outlives a request and may outlive the user's cache entry: its context reads the user's
+   * current entry on each use, so it always runs on the newest token and credentials of that user.
+   */
+  function liveContext(entry: UserEntry<UserContext>): ToolContext {
+    const current = () => (users.peek(entry.key) ?? entry).context.context;
+    return {
+      get config() {
+        return current().config;
+      },
+      get q() {
+        return current().q;
+      },
+      get logger() {
+        return current().logger;
+      },
+      user: () => current().user(),
+    };
+  }
+
+  /**
+   * Exchanges (or reuses) the user's credentials before a tool call, so that an assertion IdC refuses as
+   * reused becomes 401 invalid_token (the client fetches a fresh token) instead of a failed tool result.
+   * Returns true when it answered the request itself.
+   */
+  async function warmCredentials(p: Principal, body: unknown, res: ServerResponse): Promise<boolean> {
+    try {
+      await p.credentials!();
+      return false;
+    } catch (e) {
+      if (isReusedAssertion(e)) {
+        sendUnauthorized(res, resource, {
+          code: 'invalid_token',
+          description: 'This token was already used for a credential exchange; present a fresh token.',
+        });
+        return true;
+      }
+      logger.warn({ code: isQindexError(e) ? e.code : undefined }, 'credential exchange failed');
+      const answer = toolErrorResponse(body, describeError(e));
+      if (answer) json(res, 200, answer);
+      else json(res, 403, rpcError(-32000, describeError(e)));
+      return true;
+    }
+  }
+
+  async function serveStateless(req: IncomingMessage, res: ServerResponse, p: Principal, body: unknown) {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return json(res, 405, rpcError(-32000, 'Method not allowed: this server is stateless.'));
+    }
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const mcp = deps.createServer(p.ctx);
+    res.once('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  async function serveStateful(req: IncomingMessage, res: ServerResponse, p: Principal, body: unknown) {
+    const id = req.headers['mcp-session-id'];
+    if (typeof id === 'string') {
+      const session = sessions.get(id, p.key);
+      if (!session) return json(res, 404, rpcError(-32001, 'Session not found'));
+      return session.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST' || !isInitialize(body)) {
+      return json(res, 400, rpcError(-32000, 'Bad Request: no valid session id; initialize first.'));
+    }
+    if (!sessions.hasRoom()) {
+      res.setHeader('retry-after', '5');
+      return json(res, 503, rpcError(-32000, 'Too many open sessions; try again later.'));
+    }
+    const mcp = deps.createServer(p.ctx);
+    let session: Session | undefined;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => {
+        session = { id: sid, owner: p.key, transport, server: mcp, lastSeen: Date.now() };
+        sessions.add(session);
+      },
+    });
+    transport.onclose = () => {
+      if (session) sessions.remove(session.id);
+    };
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  function fail(res: ServerResponse, e: unknown) {
+    if (e instanceof HttpError) {
+      for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+      const code = e.status === 400 ? -32700 : -32000;
+      return json(res, e.status, rpcError(code, e.message));
+    }
+    if (isQindexError(e) && e.code === 'idp_unavailable') {
+      return json(res, 503, rpcError(-32000, describeError(e)));
+    }
+    logger.error({ err: e instanceof Error ? e.message : String(e) }, 'HTTP request failed');
+    return json(res, 500, rpcError(-32603, 'Internal server error'));
+  }
+
+  async function close(): Promise<void> {
+    if (draining) return;
+    draining = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const finished = await inFlight.drained(limits.shutdownGraceSeconds * 1000);
+    if (!finished) logger.warn({ inFlight: inFlight.count }, 'shutdown grace period over; closing anyway');
+    await sessions.closeAll();
+    server.closeAllConnections();
+    await stopped;
+    users.clear();
+    await shared?.close();
+    logger.info('MCP HTTP server stopped');
+  }
+
+  return {
+    url,
+    port,
+    server,
+    stats: () => ({ sessions: sessions.size, cachedUsers: users.size, inFlight: inFlight.count }),
+    close,
+  };
+}
+
+const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

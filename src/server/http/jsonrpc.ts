@@ -1,0 +1,48 @@
+/**
+ * @module What the HTTP layer needs to know about a JSON-RPC body before the MCP transport sees it:
+ * is it an initialize, does it call a tool (and so need the user's credentials), and how to answer a
+ * tool call with an error result when the user's credential exchange failed.
+ */
+
+interface Message {
+  jsonrpc?: unknown;
+  method?: unknown;
+  id?: unknown;
+}
+
+const messages = (body: unknown): Message[] =>
+  (Array.isArray(body) ? body : [body]).filter((m): m is Message => typeof m === 'object' && m !== null);
+
+export const isInitialize = (body: unknown) => messages(body).some((m) => m.method === 'initialize');
+
+/** Tool calls run under the user's AWS credentials; other requests (list, ping, …) need none. */
+export const wantsCredentials = (body: unknown) => messages(body).some((m) => m.method === 'tools/call');
+
+/** A JSON-RPC response carrying an `isError` tool result, for a single tools/call request. */
+export function toolErrorResponse(body: unknown, text: string): unknown {
+  if (Array.isArray(body)) return undefined;
+  const m = messages(body)[0];
+  if (!m || m.method !== 'tools/call' || m.id === undefined) return undefined;
+  return { jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }], isError: true } };
+}
+
+/**
+ * True when IdC refused the assertion because it was already used (design.md, single-use assertions):
+ * a bearer token cannot be refreshed here, so the client must present a fresh one.
+ */
+export function isReusedAssertion(e: unknown): boolean {
+  for (let cur = e, depth = 0; cur && depth < 5; depth++) {
+    const err = cur as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      error_description?: unknown;
+      cause?: unknown;
+    };
+    if (typeof err.code === 'string' && /reuse/i.test(err.code)) return true;
+    const text = `${String(err.message ?? '')} ${String(err.error_description ?? '')}`;
+    if (/\breused\b/i.test(text)) return true;
+    cur = err.cause;
+  }
+  return false;
+}

@@ -1,0 +1,174 @@
+/**
+ * @module Optional shared credential cache on Redis, so horizontally scaled replicas make ONE identity
+ * exchange per user: the first replica takes a short lock (SET NX PX), exchanges, and stores the
+ * credentials AES-256-GCM encrypted (key from configuration, the Redis key as associated data) with a
+ * TTL equal to their expiry; the others wait for the entry instead of replaying the user's assertion.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { Logger } from '../../log.js';
+import { QindexError } from '../../errors.js';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+  [k: string]: unknown;
+}
+export type CredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<Credentials>;
+
+export interface SharedCredentialCache {
+  /** Wraps one user's exchange; `userKey` identifies the user (issuer, subject, tenant). */
+  wrap(userKey: string, exchange: CredentialProvider): CredentialProvider;
+  close(): Promise<void>;
+}
+
+export interface SharedCacheOptions {
+  url: string;
+  /** 32 bytes. */
+  key: Buffer;
+  logger: Logger;
+  /** Credentials this close to expiry are renewed. */
+  marginSeconds: number;
+  /** How long one replica may hold the exchange lock. */
+  lockMs?: number;
+  /** Default credential lifetime when the provider gives no expiration. */
+  defaultTtlMs?: number;
+}
+
+/** Reads the 32-byte key from base64 (config `http.cacheKey` or env QINDEX_CACHE_KEY). */
+export function parseCacheKey(base64: string | undefined): Buffer {
+  const key = base64 ? Buffer.from(base64, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) {
+    throw new QindexError('config_invalid', 'The shared cache needs a 32-byte key, base64 encoded.', {
+      remedy: 'Set http.cacheKey or QINDEX_CACHE_KEY to the output of `openssl rand -base64 32`.',
+    });
+  }
+  return key;
+}
+
+/** Marks a failure of the exchange itself (not of Redis), so it is not retried without the cache. */
+class ExchangeFailed {
+  constructor(readonly error: unknown) {}
+}
+
+// Compare-and-delete: release the lock only if this replica still holds it.
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export function createSharedCredentialCache(options: SharedCacheOptions): SharedCredentialCache {
+  const redis = new Redis(options.url, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+  });
+  redis.on('error', (e: Error) =>
+    options.logger.warn({ err: e.message }, 'shared credential cache: redis error'),
+  );
+  const lockMs = options.lockMs ?? 15_000;
+  const margin = options.marginSeconds * 1000;
+  const defaultTtl = options.defaultTtlMs ?? 15 * 60_000;
+  const fresh = (c: Credentials | undefined) =>
+    !!c && (c.expiration?.getTime() ?? Infinity) - margin > Date.now();
+
+  const redisKey = (userKey: string) =>
+    `qindex:creds:${createHmac('sha256', options.key).update(userKey).digest('base64url')}`;
+
+  const encrypt = (key: string, c: Credentials) => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', options.key, iv);
+    cipher.setAAD(Buffer.from(key));
+    const plain = JSON.stringify({
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      expiration: c.expiration?.toISOString(),
+    });
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+  };
+  const decrypt = (key: string, blob: string): Credentials | undefined => {
+    try {
+      const raw = Buffer.from(blob, 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', options.key, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from(key));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      const o = JSON.parse(plain) as { expiration?: string } & Credentials;
+      return { ...o, expiration: o.expiration ? new Date(o.expiration) : undefined };
+    } catch {
+      // A wrong key or a tampered entry reads as a miss.
+      return undefined;
+    }
+  };
+
+  const read = async (key: string) => {
+    const blob = await redis.get(key);
+    return blob ? decrypt(key, blob) : undefined;
+  };
+
+  async function sharedExchange(userKey: string, exchange: CredentialProvider, force: boolean) {
+    const key = redisKey(userKey);
+    const lockKey = `${key}:lock`;
+    const deadline = Date.now() + lockMs * 2;
+    while (Date.now() < deadline) {
+      if (!force) {
+        const cached = await read(key);
+        if (fresh(cached)) return cached!;
+      }
+      const holder = randomBytes(16).toString('hex');
+      if ((await redis.set(lockKey, holder, 'PX', lockMs, 'NX')) === 'OK') {
+        try {
+          // Another replica may have stored fresh credentials between our read and the lock.
+          const cached = force ? undefined : await read(key);
+          if (fresh(cached)) return cached!;
+          const creds = await exchange(force ? { forceRefresh: true } : undefined).catch((e: unknown) => {
+            throw new ExchangeFailed(e);
+          });
+          const ttl = (creds.expiration?.getTime() ?? Date.now() + defaultTtl) - Date.now();
+          if (ttl > 0) await redis.set(key, encrypt(key, creds), 'PX', Math.floor(ttl));
+          return creds;
+        } finally {
+          await redis.eval(RELEASE, 1, lockKey, holder).catch(() => undefined);
+        }
+      }
+      force = false; // someone else is exchanging: their result is as fresh as ours would be
+      await sleep(50 + Math.random() * 50);
+    }
+    throw new QindexError(
+      'credentials_timeout',
+      'Timed out waiting for another replica to exchange credentials.',
+      {
+        retryable: true,
+        remedy: 'Retry the request.',
+      },
+    );
+  }
+
+  return {
+    wrap(userKey, exchange) {
+      let memo: Credentials | undefined;
+      let inFlight: Promise<Credentials> | undefined;
+      return async (opts) => {
+        const force = opts?.forceRefresh === true;
+        if (!force && fresh(memo)) return memo!;
+        inFlight ??= sharedExchange(userKey, exchange, force)
+          .catch((e: unknown) => {
+            if (e instanceof ExchangeFailed) throw e.error;
+            if (e instanceof QindexError) throw e;
+            // Redis unreachable: serve from this replica's own exchange rather than fail the user.
+            options.logger.warn({ err: (e as Error).message }, 'shared credential cache unavailable');
+            return exchange(opts);
+          })
+          .then((c) => (memo = c))
+          .finally(() => (inFlight = undefined));
+        return inFlight;
+      };
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
