@@ -1,0 +1,59 @@
+/**
+ * Bearer JWT verification against the sandbox IdP's real JWKS: tokens the IdP issues pass; expired,
+ * wrong-audience, wrong-issuer, not-yet-valid, tampered, unsigned and HMAC-confused tokens are refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { useSandbox } from '../helpers/sandbox.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { createBearerVerifier } from '../../src/server/http/bearer.js';
+import { isQindexError } from '../../src/errors.js';
+import { badTokens, signedToken } from './tokens.js';
+
+const sandbox = useSandbox();
+
+const verifier = () =>
+  createBearerVerifier({
+    issuer: sandbox().description.issuer,
+    audience: sandbox().description.mcpResource,
+    algorithms: ['RS256', 'PS256', 'ES256'],
+  });
+
+describe('bearer verification', () => {
+  it('accepts an access token the IdP issued for this resource', async () => {
+    const token = await controlClient(sandbox().description.control).mintAccessToken({ username: 'alice' });
+    const verified = await verifier()(token);
+    expect(verified).toMatchObject({
+      subject: 'alice',
+      issuer: sandbox().description.issuer,
+      email: 'alice@example.com',
+      token,
+    });
+    expect(verified.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('accepts a token carrying extra claims (the tenant)', async () => {
+    const token = await signedToken(sandbox(), { username: 'bob', claims: { tenant: 'acme' } });
+    expect((await verifier()(token)).claims.tenant).toBe('acme');
+  });
+
+  it('refuses every bad token with invalid_token, without echoing it', async () => {
+    const verify = verifier();
+    const bad = await badTokens(sandbox(), 'alice');
+    for (const [name, token] of Object.entries(bad)) {
+      const error = await verify(token).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isQindexError(error) && error.code, name).toBe('invalid_token');
+      expect((error as Error).message, name).not.toContain(token.slice(-20));
+    }
+  });
+
+  it('refuses a token for another resource even when the IdP issued it', async () => {
+    const token = await controlClient(sandbox().description.control).mintAccessToken({
+      username: 'alice',
+      resource: 'https://other.example/mcp',
+    });
+    await expect(verifier()(token)).rejects.toMatchObject({ code: 'invalid_token', message: /audience/ });
+  });
+});
