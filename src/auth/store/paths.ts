@@ -1,15 +1,11 @@
 /**
- * @module Where sign-in keeps its files: the user's config directory (XDG on Linux, the platform's own
- * elsewhere), overridable with QINDEX_CONFIG_DIR (tests, portable installs).
+ * @module Where sign-in keeps its files: logins (file store) and lock files, under the user's config
+ * directory (src/config/paths.ts: XDG on Linux, the platform's own elsewhere, QINDEX_CONFIG_DIR overrides).
  */
-import envPaths from 'env-paths';
 import { join } from 'node:path';
+import { configDir } from '../../config/paths.js';
 
 export type Env = Record<string, string | undefined>;
-
-export function configDir(env: Env = process.env): string {
-  return env.QINDEX_CONFIG_DIR || envPaths('qindex-mcp', { suffix: '' }).config;
-}
 
 export const loginsDir = (env: Env = process.env) => join(configDir(env), 'logins');
 export const locksDir = (env: Env = process.env) => join(configDir(env), 'locks');
