@@ -1,0 +1,59 @@
+/**
+ * @module `qindex-mcp serve`: runs the MCP server for the signed-in user of a profile. The MCP client
+ * (Claude Desktop, VS Code, …) starts it; `--transport stdio` is the default.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { commonFlagOptions } from '../config/flags.js';
+import { createLogger, type LogLevel } from '../log.js';
+import { createMcpServer } from '../server/mcp.js';
+import { createLocalContext } from '../server/local-context.js';
+import { serveStdio } from '../server/stdio.js';
+import type { Command } from './index.js';
+
+const USAGE = `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
+
+Runs the MCP server acting for the signed-in user of the profile (sign in first with
+\`qindex-mcp login\`). Over stdio, stdout carries JSON-RPC only; logs go to stderr.
+
+Options:
+  --transport stdio     How MCP clients connect (default stdio)
+  --profile <name>      Login profile (default "default")
+  --config <file>       Configuration file (default: the per-user config path, or QINDEX_CONFIG)
+  --log-level <level>   trace, debug, info, warn, error or silent
+  Every configuration setting also has a flag; see docs/configuration.md.
+`;
+
+export const serve: Command = {
+  summary: 'Run the MCP server (started by an MCP client; stdio by default)',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: { ...commonFlagOptions, transport: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help) {
+      process.stderr.write(USAGE);
+      return 0;
+    }
+    const transport = (values.transport as string | undefined) ?? 'stdio';
+    const config = await loadConfig({ flags: values }, { require: 'all' });
+    const logger = createLogger({ level: config.logging.level as LogLevel });
+    switch (transport) {
+      case 'stdio': {
+        const ctx = createLocalContext(config, { logger });
+        try {
+          await serveStdio(createMcpServer(ctx), { logger });
+        } finally {
+          ctx.dispose();
+        }
+        return 0;
+      }
+      // case 'http': the Streamable HTTP transport plugs in here.
+      default:
+        process.stderr.write(`Unknown transport "${transport}". Use: stdio.\n\n${USAGE}`);
+        return 2;
+    }
+  },
+};

@@ -1,0 +1,102 @@
+/**
+ * @module defineTool(): the shape of one tool (name, LLM-facing description, zod input/output schemas,
+ * annotations, handler), and the one wrapper that runs a handler for the MCP SDK: structured result
+ * plus text on success, an `isError` result an agent can act on for any failure.
+ */
+import type { z } from 'zod';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  CallToolResult,
+  LoggingLevel,
+  ServerNotification,
+  ServerRequest,
+  ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
+import { QindexError, isQindexError } from '../errors.js';
+import type { ToolContext } from './context.js';
+
+export interface ToolCall {
+  ctx: ToolContext;
+  /** Aborted when the client cancels the request (or the connection closes). */
+  signal: AbortSignal;
+  /** Present only when the client asked for progress (sent a progressToken). */
+  progress?: (progress: number, message?: string) => Promise<void>;
+}
+
+export interface ToolOutput<O> {
+  structured: O;
+  /** What an LLM reads: compact, with numbered sources it can cite. */
+  text: string;
+}
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: ToolAnnotations;
+  handler(params: z.output<I>, call: ToolCall): Promise<ToolOutput<z.output<O>>>;
+}
+
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDefinition<I, O>) {
+  return def;
+}
+
+export type McpLog = (level: LoggingLevel, data: Record<string, unknown>) => void;
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** The SDK callback for `def`: runs the handler and turns every failure into an `isError` result. */
+export function toolCallback(def: ToolDefinition, ctx: ToolContext, log: McpLog) {
+  return async (params: unknown, extra: Extra): Promise<CallToolResult> => {
+    const started = performance.now();
+    const progressToken = extra._meta?.progressToken;
+    const call: ToolCall = {
+      ctx,
+      signal: extra.signal,
+      ...(progressToken !== undefined
+        ? {
+            progress: (progress: number, message?: string) =>
+              extra.sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken, progress, ...(message !== undefined ? { message } : {}) },
+              }),
+          }
+        : {}),
+    };
+    try {
+      const out = await def.handler(params as never, call);
+      ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call done');
+      return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured as never };
+    } catch (e) {
+      const err = asQindexError(def.name, e);
+      const level = err.retryable || err.code === 'cancelled' ? 'warn' : 'error';
+      ctx.logger[level]({ tool: def.name, code: err.code, retryable: err.retryable }, err.message);
+      log(level === 'warn' ? 'warning' : 'error', { tool: def.name, code: err.code, message: err.message });
+      return errorResult(def.name, err);
+    }
+  };
+}
+
+export function errorResult(tool: string, err: QindexError): CallToolResult {
+  const lines = [
+    `${tool} failed: ${err.message}`,
+    err.remedy ? `What to do: ${err.remedy}` : '',
+    `Retrying ${err.retryable ? 'may help' : 'as-is will not help'}. (code: ${err.code})`,
+  ];
+  return { content: [{ type: 'text', text: lines.filter(Boolean).join('\n') }], isError: true };
+}
+
+function asQindexError(tool: string, e: unknown): QindexError {
+  if (isQindexError(e)) return e;
+  const message = redact(e instanceof Error ? e.message : String(e));
+  return new QindexError('internal', `The ${tool} tool failed unexpectedly: ${message}`, { cause: e });
+}
+
+/** A second line of defence for unexpected messages: JWTs and long opaque strings never leave. */
+export function redact(text: string): string {
+  return text
+    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[redacted]')
+    .replace(/[A-Za-z0-9+/=_-]{40,}/g, '[redacted]')
+    .slice(0, 500);
+}

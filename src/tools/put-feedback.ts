@@ -1,0 +1,49 @@
+/**
+ * @module Tool `put_feedback`: rates one of Q's answers (useful or not, with a reason and comment).
+ */
+import { z } from 'zod';
+import { defineTool } from './define-tool.js';
+import { qId } from './shapes.js';
+
+const REASONS = [
+  'HELPFUL',
+  'NOT_HELPFUL',
+  'HARMFUL_OR_UNSAFE',
+  'INCORRECT_OR_MISSING_SOURCES',
+  'NOT_BASED_ON_DOCUMENTS',
+  'NOT_COMPLETE',
+  'NOT_CONCISE',
+  'FACTUALLY_CORRECT',
+  'NOT_FACTUALLY_CORRECT',
+  'COMPLETE',
+  'RELEVANT_SOURCES',
+  'OTHER',
+] as const;
+
+export const putFeedback = defineTool({
+  name: 'put_feedback',
+  title: 'Rate a Q answer',
+  description: [
+    "Record whether one of Amazon Q Business's answers was useful, so the company's Q administrators can improve it.",
+    'Use it when the user says an answer was good or bad. messageId is the systemMessageId that chat returned (or a SYSTEM message id from get_conversation).',
+    'Returns a confirmation.',
+  ].join(' '),
+  inputSchema: z
+    .object({
+      conversationId: qId('conversationId'),
+      messageId: qId('systemMessageId of the answer'),
+      usefulness: z.enum(['USEFUL', 'NOT_USEFUL']),
+      reason: z.enum(REASONS).optional().describe('Why it was or was not useful'),
+      comment: z.string().trim().min(1).max(1000).optional().describe("The user's own words, if any"),
+    })
+    .strict(),
+  outputSchema: z.object({ conversationId: z.string(), messageId: z.string(), recorded: z.boolean() }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async handler(params, { ctx, signal }) {
+    await ctx.q.putFeedback(params, { signal });
+    return {
+      structured: { conversationId: params.conversationId, messageId: params.messageId, recorded: true },
+      text: `Feedback recorded: ${params.usefulness}${params.reason ? ` (${params.reason})` : ''} for message ${params.messageId}.`,
+    };
+  },
+});

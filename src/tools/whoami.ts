@@ -1,0 +1,57 @@
+/**
+ * @module Tool `whoami`: which user, identity mode, Q application and retriever the tools act for.
+ * Never returns tokens, keys or identity contexts.
+ */
+import { z } from 'zod';
+import { describeError, isQindexError } from '../errors.js';
+import { defineTool } from './define-tool.js';
+
+export const whoami = defineTool({
+  name: 'whoami',
+  title: 'Who am I signed in as',
+  description: [
+    'Show which signed-in user, identity mode, Amazon Q Business application and retriever the other tools act for.',
+    "Use it when results look wrong for the user, to check the sign-in, or before telling the user whose permissions apply. If signedIn is false, tell the user the command in 'remedy'.",
+  ].join(' '),
+  inputSchema: z.object({}).strict(),
+  outputSchema: z.object({
+    signedIn: z.boolean(),
+    user: z.object({ subject: z.string(), email: z.string().optional(), issuer: z.string() }).optional(),
+    profile: z.string(),
+    mode: z.enum(['idc', 'data-accessor', 'iam-federation']),
+    region: z.string(),
+    applicationId: z.string(),
+    retrieverId: z.string(),
+    indexId: z.string().optional(),
+    tenantId: z.string().optional(),
+    remedy: z.string().optional(),
+  }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler(_params, { ctx }) {
+    const { config, q } = ctx;
+    const base = {
+      profile: config.profile,
+      mode: config.mode.type,
+      region: q.region,
+      applicationId: q.applicationId,
+      retrieverId: q.retrieverId,
+      ...(q.indexId ? { indexId: q.indexId } : {}),
+      ...(config.mode.type === 'data-accessor' ? { tenantId: config.mode.tenantId } : {}),
+    };
+    const where = `application ${q.applicationId} (${q.region}), retriever ${q.retrieverId}, mode ${config.mode.type}, profile ${config.profile}`;
+    try {
+      const user = await ctx.user();
+      return {
+        structured: { signedIn: true, user, ...base },
+        text: `Signed in as ${user.email ?? user.subject} (subject ${user.subject}, issuer ${user.issuer}).\nActing on ${where}.`,
+      };
+    } catch (e) {
+      if (!isQindexError(e)) throw e;
+      const remedy = e.remedy ?? `Run \`qindex-mcp login --profile ${config.profile}\`.`;
+      return {
+        structured: { signedIn: false, ...base, remedy },
+        text: `Not signed in: ${describeError(e)}\nConfigured for ${where}.`,
+      };
+    }
+  },
+});
