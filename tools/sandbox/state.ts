@@ -3,6 +3,7 @@
  * counters. Services read and write it; the control API inspects and resets it.
  */
 import { randomBytes } from 'node:crypto';
+import { clearQState, createQState, type QState } from './aws/qbusiness/store.js';
 
 /** Who an identity-aware AWS session acts for; the Q data plane filters by it. */
 export interface SessionIdentity {
@@ -73,6 +74,8 @@ export interface SandboxState {
   subscribedUsers: Set<string>;
   /** HMAC key for identity contexts and presigned URLs: tampering is detectable. */
   signingKey: Buffer;
+  /** Q Business conversations, messages and feedback. */
+  q: QState;
 }
 
 export function createState(): SandboxState {
@@ -85,6 +88,7 @@ export function createState(): SandboxState {
     counters: new Map(),
     subscribedUsers: new Set(),
     signingKey: randomBytes(32),
+    q: createQState(),
   };
 }
 
@@ -98,6 +102,7 @@ export function resetState(state: SandboxState): void {
   state.faults.clear();
   state.counters.clear();
   state.subscribedUsers.clear();
+  clearQState(state.q);
 }
 
 export function countCall(state: SandboxState, operation: string): void {
