@@ -3,6 +3,7 @@
  */
 import { login } from './login.js';
 import { logout } from './logout.js';
+import { serve } from './serve.js';
 import { whoami } from './whoami.js';
 
 export interface Command {
@@ -14,5 +15,6 @@ export interface Command {
 export const commands: Record<string, Command> = {
   login,
   logout,
+  serve,
   whoami,
 };

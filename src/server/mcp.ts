@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { toolCallback, type McpLog } from '../tools/define-tool.js';
 import { toolsForMode } from '../tools/index.js';
 import type { ToolContext } from '../tools/context.js';
@@ -62,10 +62,9 @@ function unknownToolsAsProtocolErrors(server: McpServer, names: Set<string>): vo
   handlers.set('tools/call', (request, extra) => {
     const name = request.params?.name;
     if (typeof name === 'string' && !names.has(name)) {
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        `Unknown tool "${name}". Available tools: ${[...names].join(', ')}.`,
-      );
+      // A plain error with a code: McpError would prefix "MCP error -32602:" to the message twice.
+      const message = `Unknown tool "${name}". Available tools: ${[...names].join(', ')}.`;
+      throw Object.assign(new Error(message), { code: ErrorCode.InvalidParams });
     }
     return original(request, extra);
   });
