@@ -1,0 +1,175 @@
+/**
+ * @module What the identity modes share: the AWS clients (built once per provider, in the right
+ * regions, pointed at aws.endpoint), the named step runner that maps errors and reports progress,
+ * and small readers for ID-token claims, identity contexts and STS credentials.
+ */
+import { STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { SSOOIDCClient, type CreateTokenWithIAMResponse } from '@aws-sdk/client-sso-oidc';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { QindexConfig } from '../config/schema.js';
+import { QindexError, isQindexError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { loginExpired, toIdentityError, type ExchangeStep } from './errors.js';
+
+export const IDENTITY_CENTER_CONTEXT_PROVIDER = 'arn:aws:iam::aws:contextProvider/IdentityCenter';
+export const DATA_ACCESSOR_EXTERNAL_ID_TAG = 'qbusiness-dataaccessor:ExternalId';
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Bounded: the SDK's standard retry (exponential backoff with jitter) handles throttling and 5xx. */
+const MAX_ATTEMPTS = 3;
+
+export type BaseCredentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+/** One step of an exchange as observed by `doctor` (and logs): which call, and how it went. */
+export interface StepEvent {
+  step: ExchangeStep | 'sign-in: fresh ID token';
+  ok: boolean;
+  error?: QindexError;
+}
+
+export interface ChainDeps {
+  config: QindexConfig;
+  logger: Logger;
+  freshIdToken: () => Promise<string>;
+  onStep?: (event: StepEvent) => void;
+}
+
+/** Claims read (not verified) from an ID token, for messages, session names and `identity()`. */
+export interface TokenClaims {
+  iss?: string;
+  aud?: string | string[];
+  sub?: string;
+  email?: string;
+}
+
+export function baseCredentialsProvider(config: QindexConfig, base?: BaseCredentials): BaseCredentials {
+  return base ?? fromNodeProviderChain(config.aws.profile ? { profile: config.aws.profile } : {});
+}
+
+const endpoint = (config: QindexConfig) => (config.aws.endpoint ? { endpoint: config.aws.endpoint } : {});
+
+/** STS: role sessions are used against Q, so it is addressed in the Q region. */
+export function createStsClient(config: QindexConfig, credentials?: BaseCredentials): STSClient {
+  return new STSClient({
+    region: config.q.region,
+    maxAttempts: MAX_ATTEMPTS,
+    ...endpoint(config),
+    ...(credentials ? { credentials } : {}),
+  });
+}
+
+/** sso-oidc lives in the IAM Identity Center region, which may differ from the Q region. */
+export function createSsoOidcClient(
+  config: QindexConfig,
+  idcRegion: string,
+  credentials: BaseCredentials,
+): SSOOIDCClient {
+  return new SSOOIDCClient({
+    region: idcRegion,
+    maxAttempts: MAX_ATTEMPTS,
+    ...endpoint(config),
+    credentials,
+  });
+}
+
+/** Runs one named call: reports it, and turns any failure into a typed QindexError. */
+export async function runStep<T>(
+  deps: ChainDeps,
+  step: ExchangeStep,
+  claims: TokenClaims | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await fn();
+    deps.onStep?.({ step, ok: true });
+    return result;
+  } catch (e) {
+    const error = toIdentityError(e, { config: deps.config, step, claims });
+    deps.logger.debug({ step, code: error.code }, 'identity exchange step failed');
+    deps.onStep?.({ step, ok: false, error });
+    throw error;
+  }
+}
+
+/** A brand-new ID token from sign-in for one exchange (never a replayed one). */
+export async function freshToken(deps: ChainDeps): Promise<{ token: string; claims: TokenClaims }> {
+  const step = 'sign-in: fresh ID token' as const;
+  try {
+    const token = await deps.freshIdToken();
+    deps.onStep?.({ step, ok: true });
+    return { token, claims: claimsOf(token) };
+  } catch (e) {
+    const error = isQindexError(e)
+      ? e
+      : /invalid_grant/i.test(`${(e as { error?: string }).error ?? ''} ${(e as Error).message ?? ''}`)
+        ? loginExpired(deps.config.profile, e)
+        : new QindexError('sign_in_failed', `Could not get a fresh ID token: ${(e as Error).message ?? e}.`, {
+            cause: e,
+            remedy: `Run \`qindex-mcp doctor\`; if the sign-in is the problem, run \`qindex-mcp login --profile ${deps.config.profile}\`.`,
+          });
+    deps.onStep?.({ step, ok: false, error });
+    throw error;
+  }
+}
+
+export function decodeJwtPayload(token: string): Record<string, unknown> | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function claimsOf(token: string): TokenClaims {
+  const p = decodeJwtPayload(token) ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const aud = Array.isArray(p.aud) ? p.aud.filter((a): a is string => typeof a === 'string') : str(p.aud);
+  return { iss: str(p.iss), aud, sub: str(p.sub), email: str(p.email) };
+}
+
+/** The identity context of a CreateTokenWithIAM answer: the idToken claim, else awsAdditionalDetails. */
+export function identityContextOf(response: CreateTokenWithIAMResponse): string | undefined {
+  const fromToken = response.idToken
+    ? decodeJwtPayload(response.idToken)?.['sts:identity_context']
+    : undefined;
+  if (typeof fromToken === 'string' && fromToken) return fromToken;
+  return response.awsAdditionalDetails?.identityContext || undefined;
+}
+
+export function requireIdentityContext(response: CreateTokenWithIAMResponse): string {
+  const context = identityContextOf(response);
+  if (!context) {
+    throw new QindexError(
+      'exchange_failed',
+      'CreateTokenWithIAM answered without an identity context (no sts:identity_context claim).',
+      {
+        remedy:
+          'An IAM Identity Center administrator should check that the application is enabled for trusted identity propagation.',
+      },
+    );
+  }
+  return context;
+}
+
+export function toCredentials(c: StsCredentials | undefined, step: ExchangeStep): AwsCredentialIdentity {
+  if (!c?.AccessKeyId || !c.SecretAccessKey) {
+    throw new QindexError('exchange_failed', `${step} answered without credentials.`, {
+      remedy: 'Run `qindex-mcp doctor`.',
+    });
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+    ...(c.Expiration ? { expiration: c.Expiration } : {}),
+  };
+}
+
+/** A RoleSessionName that says who the session is for (shows in CloudTrail), within STS's rules. */
+export function sessionName(claims: TokenClaims | undefined): string {
+  const who = (claims?.email ?? claims?.sub ?? 'user').replace(/[^\w+=,.@-]/g, '-');
+  return `qindex-mcp-${who}`.slice(0, 64);
+}
