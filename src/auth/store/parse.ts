@@ -24,7 +24,11 @@ export function parseStoredLogin(text: string): StoredLogin | { invalid: string 
   }
   const { refreshToken, issuer, clientId, subject, updatedAt, email, expiresAt, scope } =
     v as unknown as StoredLogin;
-  return { refreshToken, issuer, clientId, subject, updatedAt, email, expiresAt, scope };
+  const login: StoredLogin = { refreshToken, issuer, clientId, subject, updatedAt };
+  if (email !== undefined) login.email = email;
+  if (expiresAt !== undefined) login.expiresAt = expiresAt;
+  if (scope !== undefined) login.scope = scope;
+  return login;
 }
 
 export const isInvalid = (r: StoredLogin | { invalid: string }): r is { invalid: string } => 'invalid' in r;
