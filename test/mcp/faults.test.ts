@@ -1,0 +1,189 @@
+/**
+ * @module Upstream faults through the built CLI over stdio: throttling and 5xx recover (or end in an
+ * actionable, retryable error), expired AWS sessions are renewed once, a revoked login and a missing
+ * login say how to sign in, the subscription quirk is retried once, and cancelling a chat aborts the
+ * upstream stream. The identity exchange happens once per session lifetime, not per call.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { useSandbox } from '../helpers/sandbox.js';
+import { ensureBuilt, startServer, structured, text, type ServerUnderTest } from './harness.js';
+
+const sandbox = useSandbox();
+let alice: ServerUnderTest;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  alice = await startServer(sandbox(), { username: 'alice' });
+}, 120_000);
+
+afterAll(async () => {
+  await alice?.close();
+});
+
+const SEARCH = 'qbusiness:SearchRelevantContent';
+const EXCHANGE = 'sso-oauth:CreateTokenWithIAM';
+
+const counter = async (s: ServerUnderTest, name: string) => (await s.control.counters())[name] ?? 0;
+const search = (s: ServerUnderTest, query = 'VPN') =>
+  s.client.callTool({ name: 'search_relevant_content', arguments: { query, maxResults: 3 } });
+
+/** Waits (bounded) until `check` holds; for effects that land after a response, like an abort upstream. */
+async function eventually(check: () => Promise<boolean>, tries = 50): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+describe('identity exchange reuse', () => {
+  it('exchanges once for many tool calls', async () => {
+    expect((await search(alice)).isError).toBeFalsy();
+    const before = await counter(alice, EXCHANGE);
+    for (let i = 0; i < 5; i++) expect((await search(alice, `office ${i}`)).isError).toBeFalsy();
+    expect(await counter(alice, EXCHANGE)).toBe(before);
+  });
+});
+
+describe('throttling and server errors', () => {
+  it('retries a throttled call and succeeds', async () => {
+    const before = await counter(alice, SEARCH);
+    await alice.control.setFault(SEARCH, { throttle: 2 });
+    const result = await search(alice);
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(await counter(alice, SEARCH)).toBe(before + 3);
+  });
+
+  it('gives up on persistent throttling with a retryable, actionable error', async () => {
+    await alice.control.setFault(SEARCH, { throttle: 10 });
+    try {
+      const result = await search(alice);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/throttling/);
+      expect(text(result)).toMatch(/Retrying may help/);
+      expect(text(result)).toMatch(/q_throttled/);
+    } finally {
+      await alice.control.clearFaults();
+    }
+  });
+
+  it('retries a 5xx and succeeds', async () => {
+    await alice.control.setFault('qbusiness:ChatSync', { serverError: 1 });
+    const result = await alice.client.callTool({
+      name: 'chat',
+      arguments: { message: 'Where is the Dublin office?' },
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(structured<{ answer: string }>(result).answer.length).toBeGreaterThan(0);
+  });
+
+  it('reports a persistent 5xx as a server-side, retryable failure', async () => {
+    await alice.control.setFault(SEARCH, { serverError: 10 });
+    try {
+      const result = await search(alice);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/server error/);
+      expect(text(result)).toMatch(/AWS side/);
+    } finally {
+      await alice.control.clearFaults();
+    }
+  });
+});
+
+describe('expired and revoked sign-in', () => {
+  it('renews expired AWS session credentials once and carries on', async () => {
+    expect((await search(alice)).isError).toBeFalsy();
+    const before = await counter(alice, EXCHANGE);
+    await alice.control.expireSessions();
+    const result = await search(alice);
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(await counter(alice, EXCHANGE)).toBe(before + 1);
+  });
+
+  it('tells the user to sign in again when the login was revoked', async () => {
+    const carol = await startServer(sandbox(), { username: 'carol' });
+    try {
+      expect((await search(carol)).isError).toBeFalsy();
+      await carol.control.revokeUser('carol');
+      await carol.control.expireSessions();
+      const result = await search(carol);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/qindex-mcp login/);
+      expect(text(result)).not.toContain(carol.refreshToken);
+    } finally {
+      await carol.close();
+    }
+  });
+
+  it('says how to sign in when nobody is signed in', async () => {
+    const nobody = await startServer(sandbox(), { signedOut: true });
+    try {
+      const result = await search(nobody);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/qindex-mcp login/);
+      const who = await nobody.client.callTool({ name: 'whoami', arguments: {} });
+      expect(who.isError).toBeFalsy();
+      expect(structured(who)).toMatchObject({
+        signedIn: false,
+        remedy: expect.stringMatching(/qindex-mcp login/),
+      });
+    } finally {
+      await nobody.close();
+    }
+  });
+});
+
+describe('IAM federation subscription quirk', () => {
+  it("retries the first ChatSync of a new user once through 'does not have a subscription'", async () => {
+    const dave = await startServer(sandbox(), { mode: 'iam-federation', username: 'dave' });
+    try {
+      const before = await counter(dave, 'qbusiness:ChatSync');
+      const result = await dave.client.callTool({
+        name: 'chat',
+        arguments: { message: 'What is the VPN address?' },
+      });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(await counter(dave, 'qbusiness:ChatSync')).toBe(before + 2);
+    } finally {
+      await dave.close();
+    }
+  });
+});
+
+describe('cancellation', () => {
+  it('aborts the upstream Chat stream when the client cancels', async () => {
+    const aborted = () => counter(alice, 'qbusiness:Chat:aborted');
+    const before = await aborted();
+    const chats = await counter(alice, 'qbusiness:Chat');
+    await alice.control.setFault('qbusiness:Chat', { latencyMs: 2000 });
+    const controller = new AbortController();
+    try {
+      const call = alice.client.callTool(
+        { name: 'chat', arguments: { message: 'Summarize every engineering runbook.' } },
+        CallToolResultSchema,
+        { onprogress: () => undefined, signal: controller.signal },
+      );
+      // Abort once the upstream call is in flight.
+      expect(await eventually(async () => (await counter(alice, 'qbusiness:Chat')) > chats)).toBe(true);
+      setTimeout(() => controller.abort('user cancelled'), 200);
+      await expect(call).rejects.toThrow();
+      expect(await eventually(async () => (await aborted()) > before)).toBe(true);
+    } finally {
+      await alice.control.clearFaults();
+    }
+    // The server is still fine afterwards.
+    expect((await search(alice)).isError).toBeFalsy();
+  });
+});
+
+describe('hygiene under faults', () => {
+  it('kept stdout JSON-RPC only and stderr free of secrets', () => {
+    expect(alice.errors.map((e) => e.message)).toEqual([]);
+    const secret = sandbox().description.modes.idc.baseCredentials.secretAccessKey;
+    expect(alice.stderr()).not.toContain(alice.refreshToken);
+    expect(alice.stderr()).not.toContain(secret);
+    expect(alice.stderr()).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    expect(alice.logs.length).toBeGreaterThan(0);
+  });
+});

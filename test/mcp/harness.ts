@@ -1,0 +1,155 @@
+/**
+ * @module Test harness for the MCP server: builds the CLI once (under a lock, skipped when dist is
+ * fresh), then spawns `node dist/src/cli.js serve` over stdio with the SDK's Client, signed in as a
+ * sandbox user through QINDEX_REFRESH_TOKEN, collecting stderr and every transport error.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import lockfile from 'proper-lockfile';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { controlClient, type ControlClient } from '../../tools/sandbox/control-client.js';
+import type { Sandbox } from '../../tools/sandbox/index.js';
+import { configInputFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'dist/src/cli.js');
+
+/** Compiles src/ to dist/ unless dist/src/cli.js is newer than every source file. */
+export async function ensureBuilt(): Promise<void> {
+  const lockDir = join(ROOT, '.tmp');
+  mkdirSync(lockDir, { recursive: true });
+  const release = await lockfile.lock(lockDir, {
+    lockfilePath: join(lockDir, 'build.lock'),
+    retries: { retries: 120, minTimeout: 250, maxTimeout: 1000 },
+    stale: 120_000,
+  });
+  try {
+    if (await isFresh()) return;
+    try {
+      await promisify(execFile)(
+        process.execPath,
+        [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: ROOT,
+        },
+      );
+    } catch (e) {
+      // Type errors elsewhere still emit JavaScript; only a missing CLI is fatal.
+      if (!(await stat(CLI).catch(() => undefined))) throw e;
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function isFresh(): Promise<boolean> {
+  const built = await stat(CLI).catch(() => undefined);
+  if (!built) return false;
+  const newest = await newestMtime(join(ROOT, 'src'));
+  return built.mtimeMs >= newest;
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const t = entry.isDirectory() ? await newestMtime(path) : (await stat(path)).mtimeMs;
+    newest = Math.max(newest, t);
+  }
+  return newest;
+}
+
+export interface ServerUnderTest {
+  client: Client;
+  control: ControlClient;
+  refreshToken: string;
+  /** Everything the child wrote to stderr so far. */
+  stderr(): string;
+  /** Transport/protocol errors the client saw (a non-JSON-RPC stdout line shows up here). */
+  errors: Error[];
+  /** Logging notifications received. */
+  logs: unknown[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  mode?: SandboxMode;
+  username?: string;
+  /** No QINDEX_REFRESH_TOKEN: nobody is signed in. */
+  signedOut?: boolean;
+  overrides?: ConfigOverrides;
+  env?: Record<string, string>;
+}
+
+/** Spawns the built CLI's `serve` for a sandbox user and connects an MCP client to it. */
+export async function startServer(sandbox: Sandbox, options: StartOptions = {}): Promise<ServerUnderTest> {
+  const d = sandbox.description;
+  const mode = options.mode ?? 'idc';
+  const control = controlClient(d.control);
+  const base =
+    mode === 'data-accessor' ? d.modes.dataAccessor : mode === 'idc' ? d.modes.idc : d.modes.iamFederation;
+  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-test-'));
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify(configInputFor(d, mode, options.overrides ?? {})));
+  const refreshToken = options.signedOut
+    ? ''
+    : await control.mintRefreshToken({ username: options.username ?? 'alice', clientId: base.clientId });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    AWS_ACCESS_KEY_ID: base.baseCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: base.baseCredentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    QINDEX_CONFIG_DIR: join(dir, 'config'),
+    ...(refreshToken ? { QINDEX_REFRESH_TOKEN: refreshToken } : {}),
+    QINDEX_LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'serve', '--config', configPath, '--log-level', 'debug'],
+    env,
+    stderr: 'pipe',
+    cwd: dir,
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'qindex-mcp-tests', version: '1.0.0' }, { capabilities: {} });
+  const errors: Error[] = [];
+  const logs: unknown[] = [];
+  client.onerror = (e) => errors.push(e);
+  await client.connect(transport);
+  client.setNotificationHandler(
+    (await import('@modelcontextprotocol/sdk/types.js')).LoggingMessageNotificationSchema,
+    (n) => {
+      logs.push(n.params);
+    },
+  );
+  return {
+    client,
+    control,
+    refreshToken,
+    stderr: () => stderr,
+    errors,
+    logs,
+    close: () => client.close(),
+  };
+}
+
+/** The text of a tool result's first content block. */
+export function text(result: unknown): string {
+  const content = (result as CallToolResult).content ?? [];
+  const first = content[0];
+  return first && first.type === 'text' ? first.text : '';
+}
+
+export const structured = <T = Record<string, unknown>>(result: unknown) =>
+  (result as CallToolResult).structuredContent as T;
