@@ -32,6 +32,8 @@ export interface HttpServerDeps {
   createServer: (ctx: ToolContext) => McpServer;
   /** Bearer mode: builds a user's context; default = their identity exchange + Q client. */
   userContext?: UserContextFactory;
+  /** The deployment's own AWS credentials for the exchange; default: the SDK's default chain. */
+  baseCredentials?: Parameters<typeof createUserContextFactory>[0]['baseCredentials'];
   /** Environment for QINDEX_CACHE_KEY; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -90,7 +92,13 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       })
     : undefined;
   const tenantOf = createTenantResolver(config);
-  const makeUser = deps.userContext ?? createUserContextFactory({ logger, ...(shared ? { shared } : {}) });
+  const makeUser =
+    deps.userContext ??
+    createUserContextFactory({
+      logger,
+      ...(shared ? { shared } : {}),
+      ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
+    });
   const users = createUserCache<UserContext>({
     max: limits.maxCachedUsers,
     idleMs: limits.userIdleSeconds * 1000,

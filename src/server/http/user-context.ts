@@ -6,6 +6,7 @@
 import type { QindexConfig } from '../../config/schema.js';
 import { createCredentialProvider } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
+import { QindexError } from '../../errors.js';
 import { createQClient } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { CredentialProvider, SharedCredentialCache } from './shared-cache.js';
@@ -33,16 +34,30 @@ export function createUserContextFactory(deps: {
   return (config, identity, key, latestToken) => {
     // The key is a hash: logs can correlate a user's calls without naming them.
     const logger = deps.logger.child({ user: key.slice(0, 12) });
+    // In bearer mode the "fresh ID token" is the newest token the user presented. It cannot be refreshed
+    // here, and an assertion is never replayed (design.md, single-use assertions): handing out the same
+    // token twice is refused as reused, which the HTTP layer answers with 401 invalid_token.
+    let handedOut: string | undefined;
+    const freshIdToken = async () => {
+      const token = latestToken();
+      if (token === handedOut) {
+        throw new QindexError(
+          'assertion_reused',
+          'This bearer token was already used for a credential exchange.',
+          {
+            remedy: 'Present a fresh access token.',
+          },
+        );
+      }
+      handedOut = token;
+      return token;
+    };
     const exchange = createCredentialProvider(config, {
-      // In bearer mode the "fresh ID token" is the newest token the user presented; it cannot be
-      // refreshed here, so a reused-assertion refusal goes back to the client as 401 invalid_token.
-      freshIdToken: async () => latestToken(),
+      freshIdToken,
       logger,
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
-    });
-    const credentials: CredentialProvider = deps.shared
-      ? deps.shared.wrap(key, exchange as CredentialProvider)
-      : (exchange as CredentialProvider);
+    }) as unknown as CredentialProvider;
+    const credentials: CredentialProvider = deps.shared ? deps.shared.wrap(key, exchange) : exchange;
     const q = createQClient(config, { credentials: credentials as never, logger });
     const context: ToolContext = {
       config,
