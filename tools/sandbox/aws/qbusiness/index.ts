@@ -1,9 +1,18 @@
 /**
- * @module STUB — replaced by the Q Business data plane work.
+ * @module The Q Business data plane of the AWS emulator: routes restJson1 requests (paths as in the
+ * SDK model) to operations, after counting the call, applying armed faults and authorizing the caller.
  */
+import { countCall, takeFault, type SandboxState } from '../../state.js';
 import type { World } from '../../world.js';
-import type { SandboxState } from '../../state.js';
-import type { ServiceHandler } from '../types.js';
+import type { Caller, EmulatorRequest, EmulatorResponse, ServiceHandler, SigningScope } from '../types.js';
+import { authorize, type Access } from './access.js';
+import { chatStream, chatSync, subscriptionQuirk } from './chat.js';
+import { deleteConversation, listConversations, listMessages, putFeedback } from './conversations.js';
+import { DOWNLOAD_PREFIX, downloadDocument, getDocumentContent } from './documents.js';
+import { createEngine, type Engine } from './engine.js';
+import { QError, errorResponse, internalError, throttled, validationError } from './errors.js';
+import { searchRelevantContent } from './search.js';
+import { requireId } from './validate.js';
 
 export interface QBusinessService {
   /** Signed requests whose credential scope names `qbusiness`. */
@@ -12,13 +21,103 @@ export interface QBusinessService {
   unsignedRoutes: Record<string, ServiceHandler>;
 }
 
-export function createQBusinessService(_world: World, _state: SandboxState): QBusinessService {
+interface Route {
+  operation: string;
+  applicationId: string;
+  params: string[];
+}
+
+/** Matches method and path against the operations' HTTP bindings. */
+function match(req: EmulatorRequest): Route | undefined {
+  const parts = req.path.split('/').slice(1);
+  if (parts[0] !== 'applications' || !parts[1]) return undefined;
+  const [, applicationId, a, b, c, d, e] = parts;
+  const m = req.method;
+  const r = (operation: string, ...params: string[]) => ({ operation, applicationId, params });
+  if (m === 'POST' && a === 'relevant-content' && parts.length === 3) return r('SearchRelevantContent');
+  if (a === 'conversations') {
+    if (parts.length === 3) {
+      if (m === 'GET') return r('ListConversations');
+      if (m === 'POST') return req.query.has('sync') ? r('ChatSync') : r('Chat');
+    }
+    if (parts.length === 4 && b) {
+      if (m === 'GET') return r('ListMessages', b);
+      if (m === 'DELETE') return r('DeleteConversation', b);
+    }
+    if (m === 'POST' && parts.length === 7 && b && c === 'messages' && d && e === 'feedback') {
+      return r('PutFeedback', b, d);
+    }
+  }
+  if (m === 'GET' && a === 'index' && b && c === 'documents' && d && e === 'content' && parts.length === 7) {
+    return r('GetDocumentContent', b, d);
+  }
+  return undefined;
+}
+
+async function dispatch(
+  engine: Engine,
+  state: SandboxState,
+  world: World,
+  req: EmulatorRequest,
+  caller: Caller,
+  scope: SigningScope | undefined,
+): Promise<EmulatorResponse> {
+  const route = match(req);
+  if (!route) {
+    throw new QError(
+      404,
+      'UnknownOperationException',
+      `The sandbox has no Q Business operation ${req.method} ${req.path}.`,
+    );
+  }
+  const op = `qbusiness:${route.operation}`;
+  countCall(state, op);
+  const fault = await takeFault(state, op);
+  if (fault?.kind === 'throttle') throw throttled();
+  if (fault?.kind === 'serverError') throw internalError();
+  if (fault?.kind === 'error') throw new QError(fault.status, fault.code, fault.message);
+
+  requireId('applicationId', route.applicationId);
+  const access: Access = authorize(world, caller, scope, route.operation, route.applicationId);
+  const [p0, p1] = route.params as [string, string];
+  switch (route.operation) {
+    case 'SearchRelevantContent':
+      return searchRelevantContent(engine, state, access, req);
+    case 'ChatSync':
+      subscriptionQuirk(state, access);
+      return chatSync(engine, state, access, req);
+    case 'Chat':
+      if (!scope) throw validationError('Chat must be signed.');
+      return chatStream(engine, state, access, req, caller, scope);
+    case 'ListConversations':
+      return listConversations(state, access, req);
+    case 'ListMessages':
+      return listMessages(state, access, req, requireId('conversationId', p0));
+    case 'DeleteConversation':
+      return deleteConversation(state, access, requireId('conversationId', p0));
+    case 'PutFeedback':
+      return putFeedback(state, access, req, requireId('conversationId', p0), requireId('messageId', p1));
+    default:
+      return getDocumentContent(engine, state, access, req, p0, p1);
+  }
+}
+
+export function createQBusinessService(world: World, state: SandboxState): QBusinessService {
+  const engine = createEngine(world);
+  const guard =
+    (fn: ServiceHandler): ServiceHandler =>
+    async (req, caller, scope) => {
+      try {
+        return await fn(req, caller, scope);
+      } catch (err) {
+        if (err instanceof QError) return errorResponse(err);
+        throw err;
+      }
+    };
   return {
-    handler: async () => ({
-      status: 403,
-      headers: { 'x-amzn-errortype': 'AccessDeniedException', 'content-type': 'application/json' },
-      body: JSON.stringify({ message: 'not built yet' }),
-    }),
-    unsignedRoutes: {},
+    handler: guard((req, caller, scope) => dispatch(engine, state, world, req, caller, scope)),
+    unsignedRoutes: {
+      [DOWNLOAD_PREFIX]: guard(async (req) => downloadDocument(world, engine, state, req)),
+    },
   };
 }
