@@ -120,7 +120,7 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
     );
   }
 
-  if (/tenant|ExternalId/i.test(detail)) {
+  if (/tenant/i.test(detail)) {
     const tenantId = 'tenantId' in mode ? mode.tenantId : '(none)';
     return new QindexError(
       'tenant_mismatch',
@@ -134,6 +134,16 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
   }
 
   if (step === 'sso-oidc:CreateTokenWithIAM') {
+    if (/audience/i.test(detail)) {
+      return new QindexError(
+        'audience_not_authorized',
+        `The ID token audience ${audience} is not authorized for the IAM Identity Center application ${idcArn} ${said}.`,
+        {
+          ...opts,
+          remedy: `An IAM Identity Center administrator must add "${audience}" to the authorized audiences of the trusted token issuer ${issuer} on ${idcArn}, or set idp.clientId to the client id it authorizes.`,
+        },
+      );
+    }
     if (/issuer/i.test(detail)) {
       return new QindexError(
         'untrusted_issuer',
@@ -144,17 +154,21 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
         },
       );
     }
-    if (/aud/i.test(detail)) {
+    if (/not authorized to (perform|use)/i.test(detail)) {
       return new QindexError(
-        'audience_not_authorized',
-        `The ID token audience ${audience} is not authorized for the IAM Identity Center application ${idcArn} ${said}.`,
+        'idc_access_denied',
+        `The AWS principal calling ${step} may not use the IAM Identity Center application ${idcArn} ${said}.`,
         {
           ...opts,
-          remedy: `An IAM Identity Center administrator must add "${audience}" to the authorized audiences of the trusted token issuer ${issuer} on ${idcArn}, or set idp.clientId to the client id it authorizes.`,
+          remedy:
+            mode.type === 'data-accessor'
+              ? "The customer must grant the ISV's account this data accessor; check mode.roleArn and mode.idcApplicationArn."
+              : "Sign CreateTokenWithIAM with credentials of the application's own AWS account (the default credential chain or aws.profile), allowed sso-oauth:CreateTokenWithIAM.",
         },
       );
     }
-    if (/user|email|subject|principal/i.test(detail) || name === 'AccessDeniedException') {
+    // AccessDenied without a stated cause is, in practice, usually the email mismatch (design.md 2).
+    if (/unknown user|no user|email/i.test(detail) || name === 'AccessDeniedException') {
       return new QindexError(
         'unknown_user',
         `IAM Identity Center has no user matching the signed-in email ${email ?? '(no email claim)'} ${said}.`,
