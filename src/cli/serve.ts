@@ -9,6 +9,7 @@ import { createLogger, type LogLevel } from '../log.js';
 import { createMcpServer } from '../server/mcp.js';
 import { createLocalContext } from '../server/local-context.js';
 import { serveStdio } from '../server/stdio.js';
+import { HTTP_USAGE, httpFlagOptions, runHttpTransport } from '../server/http/cli.js';
 import type { Command } from './index.js';
 
 const USAGE = `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
@@ -17,19 +18,25 @@ Runs the MCP server acting for the signed-in user of the profile (sign in first 
 \`qindex-mcp login\`). Over stdio, stdout carries JSON-RPC only; logs go to stderr.
 
 Options:
-  --transport stdio     How MCP clients connect (default stdio)
+  --transport stdio|http How MCP clients connect (default stdio)
   --profile <name>      Login profile (default "default")
   --config <file>       Configuration file (default: the per-user config path, or QINDEX_CONFIG)
   --log-level <level>   trace, debug, info, warn, error or silent
   Every configuration setting also has a flag; see docs/configuration.md.
-`;
+
+${HTTP_USAGE}`;
 
 export const serve: Command = {
   summary: 'Run the MCP server (started by an MCP client; stdio by default)',
   async run(args) {
     const { values } = parseArgs({
       args,
-      options: { ...commonFlagOptions, transport: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        ...commonFlagOptions,
+        ...httpFlagOptions,
+        transport: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -50,9 +57,10 @@ export const serve: Command = {
         }
         return 0;
       }
-      // case 'http': the Streamable HTTP transport plugs in here.
+      case 'http':
+        return runHttpTransport(config, values, { logger });
       default:
-        process.stderr.write(`Unknown transport "${transport}". Use: stdio.\n\n${USAGE}`);
+        process.stderr.write(`Unknown transport "${transport}". Use: stdio or http.\n\n${USAGE}`);
         return 2;
     }
   },
