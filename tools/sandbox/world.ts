@@ -123,6 +123,9 @@ export function createWorld(issuer: string): World {
     other: 'unrelated-app',
     idcBroker: 'aws-identity-center',
   };
+  // The HTTP transport's resource: its bearer tokens (aud = this) are the assertions it exchanges, so the
+  // IdC applications' trusted token issuers authorize it as an audience too.
+  const mcpResource = 'https://mcp.sandbox.example/mcp';
   const idcRegion = 'us-west-2';
   const qRegion = 'us-east-1';
   const instance = 'ssoins-7223sandbox0001';
@@ -151,7 +154,7 @@ export function createWorld(issuer: string): World {
       user('mallory', 'Mallory Moss', ['all-employees'], false),
     ],
     clients,
-    mcpResource: 'https://mcp.sandbox.example/mcp',
+    mcpResource,
     accounts,
     baseCredentials: {
       app: {
@@ -171,7 +174,7 @@ export function createWorld(issuer: string): World {
       {
         arn: `arn:aws:sso::${accounts.app}:application/${instance}/apl-qindexmcp0001`,
         qApplicationId: 'a1b2c3d4-5678-90ab-cdef-111111111111',
-        trustedTokenIssuers: tti([clients.native]),
+        trustedTokenIssuers: tti([clients.native, mcpResource]),
         grants: [JWT_BEARER, 'refresh_token'],
         redirectUris: [],
       },
@@ -188,14 +191,14 @@ export function createWorld(issuer: string): World {
       {
         arn: `arn:aws:sso::${accounts.customer}:application/${instance}/apl-dataaccess01`,
         qApplicationId: 'c0ffee00-0000-4000-8000-00000000000a',
-        trustedTokenIssuers: tti([clients.isv]),
+        trustedTokenIssuers: tti([clients.isv, mcpResource]),
         grants: [JWT_BEARER, 'authorization_code', 'refresh_token'],
         redirectUris: ['loopback:any'],
       },
       {
         arn: `arn:aws:sso::${accounts.customer}:application/${instance}/apl-dataaccess02`,
         qApplicationId: 'c0ffee00-0000-4000-8000-00000000000b',
-        trustedTokenIssuers: tti([clients.isv]),
+        trustedTokenIssuers: tti([clients.isv, mcpResource]),
         grants: [JWT_BEARER, 'authorization_code', 'refresh_token'],
         redirectUris: ['loopback:any'],
       },
