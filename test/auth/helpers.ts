@@ -25,7 +25,7 @@ export async function tempDir(prefix = 'qindex-auth-'): Promise<string> {
 
 export function signInConfig(
   d: SandboxDescription,
-  overrides: Partial<SignInConfig> & { idp?: Partial<SignInConfig['idp']> } = {},
+  overrides: Partial<Omit<SignInConfig, 'idp'>> & { idp?: Partial<SignInConfig['idp']> } = {},
 ): SignInConfig {
   return {
     profile: overrides.profile ?? 'default',

@@ -1,0 +1,219 @@
+/**
+ * Headless refresh against the sandbox IdP: a new ID token every call, rotation persisted, QINDEX_REFRESH_TOKEN
+ * rotated in memory, and the faults (revoked token, unreachable or down IdP, wrong client id, mismatched
+ * profile) as clear errors that lose nothing and never carry a token.
+ */
+import { createServer } from 'node:net';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSignIn, type SignInConfig } from '../../src/auth/index.js';
+import { createOidc } from '../../src/auth/oidc.js';
+import { refreshGrant } from '../../src/auth/refresh.js';
+import { fileStore } from '../../src/auth/store/file.js';
+import { QindexError } from '../../src/errors.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { useSandbox } from '../helpers/sandbox.js';
+import { capturedLogger, leaked, signInConfig, tempDir } from './helpers.js';
+
+const sandbox = useSandbox();
+const control = () => controlClient(sandbox().description.control);
+afterEach(async () => {
+  await control().setSwitches({ idpDown: false });
+  await control().clearFaults();
+});
+
+/** A file-store login for `username` with a freshly minted refresh token; returns the dir and the token. */
+async function seed(config: SignInConfig, username = 'alice', clientId = config.idp.clientId) {
+  const dir = await tempDir();
+  const refreshToken = await control().mintRefreshToken({
+    username,
+    clientId: sandbox().description.clients.native,
+  });
+  await fileStore(join(dir, 'logins')).write(config.profile, {
+    refreshToken,
+    issuer: config.idp.issuer,
+    clientId,
+    subject: username,
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  });
+  return { dir, refreshToken, file: join(dir, 'logins', `${config.profile}.json`) };
+}
+
+const failure = async (p: Promise<unknown>) => {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(QindexError);
+  return e as QindexError;
+};
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('freshIdToken from the store', () => {
+  it('returns a new validated ID token on every call and persists each rotated refresh token', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d, { profile: 'work' });
+    const { dir, refreshToken, file } = await seed(config);
+    const { logger, lines } = capturedLogger();
+    const signIn = openSignIn(config, { logger, env: { QINDEX_CONFIG_DIR: dir } });
+    const before = (await control().counters())['idp:token'] ?? 0;
+    const seen = new Set<string>([refreshToken]);
+    const idTokens: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      idTokens.push(await signIn.freshIdToken());
+      const stored = JSON.parse(await readFile(file, 'utf8'));
+      expect(seen.has(stored.refreshToken)).toBe(false); // rotated and written back
+      seen.add(stored.refreshToken);
+      expect(stored.updatedAt).not.toBe('2026-01-01T00:00:00.000Z');
+    }
+    expect((await control().counters())['idp:token']).toBe(before + 3);
+    expect(new Set(idTokens).size).toBe(3);
+    for (const t of idTokens)
+      expect(decodeJwt(t)).toMatchObject({ sub: 'alice', aud: d.clients.native, iss: d.issuer });
+    expect(await signIn.current()).toMatchObject({
+      profile: 'work',
+      subject: 'alice',
+      email: 'alice@example.com',
+      store: 'file',
+      location: file,
+    });
+    expect(await readdir(join(dir, 'logins'))).toEqual(['work.json']);
+    // The first refresh token was consumed by the rotation: the IdP refuses it now.
+    const old = await failure(refreshGrant(createOidc(config.idp), refreshToken, 'work'));
+    expect(old.code).toBe('login_expired');
+    expect(leaked(lines.join(''), [...seen, ...idTokens])).toBeUndefined();
+  });
+
+  it('turns a revoked refresh token into login_expired naming the login command, and keeps the entry', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d, { profile: 'work' });
+    const { dir, refreshToken, file } = await seed(config, 'carol');
+    const { logger, lines } = capturedLogger();
+    const signIn = openSignIn(config, { logger, env: { QINDEX_CONFIG_DIR: dir } });
+    expect(await control().revokeUser('carol')).toBeGreaterThan(0);
+    const before = await readFile(file, 'utf8');
+    const e = await failure(signIn.freshIdToken());
+    expect(e.code).toBe('login_expired');
+    expect(e.message).toContain('profile "work"');
+    expect(e.remedy).toBe('Sign in again with `qindex-mcp login --profile work`.');
+    expect(leaked(`${e.message}${e.remedy}${lines.join('')}`, [refreshToken])).toBeUndefined();
+    expect(await readFile(file, 'utf8')).toBe(before);
+  });
+
+  it('says not_signed_in with the remedy when the profile has no login', async () => {
+    const d = sandbox().description;
+    const signIn = openSignIn(signInConfig(d), {
+      logger: capturedLogger().logger,
+      env: { QINDEX_CONFIG_DIR: await tempDir() },
+    });
+    const e = await failure(signIn.freshIdToken());
+    expect(e.code).toBe('not_signed_in');
+    expect(e.remedy).toContain('qindex-mcp login');
+    expect(await signIn.current()).toBeUndefined();
+  });
+
+  it('refuses a login made for another client id instead of sending it elsewhere', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d);
+    const { dir } = await seed(config, 'alice', d.clients.isv);
+    const e = await failure(
+      openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } }).freshIdToken(),
+    );
+    expect(e.code).toBe('profile_mismatch');
+    expect(e.message).toContain(`client "${d.clients.isv}"`);
+  });
+
+  it('reports a client id the IdP does not know as wrong_client, naming it', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d, { idp: { clientId: 'no-such-client' } });
+    const { dir, refreshToken } = await seed(config);
+    const e = await failure(
+      openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } }).freshIdToken(),
+    );
+    expect(e.code).toBe('wrong_client');
+    expect(e.message).toContain('"no-such-client"');
+    expect(e.remedy).toContain('idp.clientId');
+    expect(leaked(e.message, [refreshToken])).toBeUndefined();
+  });
+});
+
+describe('the IdP unreachable or down', () => {
+  it('names the discovery URL when nothing listens at the issuer', async () => {
+    const issuer = `http://127.0.0.1:${await closedPort()}`;
+    const signIn = openSignIn(signInConfig(sandbox().description, { idp: { issuer } }), {
+      logger: capturedLogger().logger,
+      env: {},
+    });
+    // A login exists in memory, so the failure is the IdP's, not the store's.
+    const env = { QINDEX_REFRESH_TOKEN: 'rt-canary-unreachable-000000' };
+    const withEnv = openSignIn(
+      signInConfig(sandbox().description, { idp: { issuer }, tokenStore: 'memory' }),
+      { logger: capturedLogger().logger, env },
+    );
+    for (const s of [signIn, withEnv]) {
+      const e = await failure(s === signIn ? s.loginDevice({ output: devNull }) : s.freshIdToken());
+      expect(e.code).toBe('idp_unreachable');
+      expect(e.message).toContain(`${issuer}/.well-known/openid-configuration`);
+      expect(e.message).toContain('ECONNREFUSED');
+      expect(e.retryable).toBe(true);
+      expect(e.message).not.toContain('rt-canary');
+    }
+  });
+
+  it('names the URL and keeps the login when the IdP answers 503 (at discovery and at the token endpoint)', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d);
+    const { dir, file } = await seed(config);
+    const before = await readFile(file, 'utf8');
+    const warm = openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } });
+    await warm.freshIdToken(); // discovery cached, login rotated
+    const rotated = await readFile(file, 'utf8');
+    expect(rotated).not.toBe(before);
+    await control().setSwitches({ idpDown: true });
+    const cold = openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } });
+    const atDiscovery = await failure(cold.freshIdToken());
+    expect(atDiscovery.code).toBe('idp_unavailable');
+    expect(atDiscovery.message).toContain(`${d.issuer}/.well-known/openid-configuration`);
+    expect(atDiscovery.message).toContain('503');
+    const atToken = await failure(warm.freshIdToken());
+    expect(atToken.message).toContain(`${d.issuer}/token`);
+    expect(atToken.message).toContain('503');
+    expect(atToken.retryable).toBe(true);
+    expect(await readFile(file, 'utf8')).toBe(rotated);
+    await control().setSwitches({ idpDown: false });
+    expect(decodeJwt(await cold.freshIdToken()).sub).toBe('alice'); // nothing was lost
+  });
+});
+
+describe('QINDEX_REFRESH_TOKEN', () => {
+  it('refreshes headlessly, keeps the rotated token in memory and writes nothing', async () => {
+    const d = sandbox().description;
+    const dir = await tempDir();
+    const refreshToken = await control().mintRefreshToken({ username: 'dave' });
+    const { logger, lines } = capturedLogger();
+    const signIn = openSignIn(signInConfig(d, { tokenStore: 'file' }), {
+      logger,
+      env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
+    });
+    const tokens = [await signIn.freshIdToken(), await signIn.freshIdToken(), await signIn.freshIdToken()];
+    expect(tokens.map((t) => decodeJwt(t).sub)).toEqual(['dave', 'dave', 'dave']);
+    expect(await signIn.current()).toMatchObject({
+      subject: 'dave',
+      store: 'env',
+      location: 'QINDEX_REFRESH_TOKEN',
+    });
+    expect(await readdir(dir)).toEqual([]);
+    expect(leaked(lines.join(''), [refreshToken, ...tokens])).toBeUndefined();
+  });
+});
+
+const devNull = { write: () => true } as unknown as NodeJS.WritableStream;
