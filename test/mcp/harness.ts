@@ -3,67 +3,18 @@
  * fresh), then spawns `node dist/src/cli.js serve` over stdio with the SDK's Client, signed in as a
  * sandbox user through QINDEX_REFRESH_TOKEN, collecting stderr and every transport error.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import lockfile from 'proper-lockfile';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { controlClient, type ControlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
+import { CLI } from '../../tools/ensure-built.js';
 import { configInputFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const CLI = join(ROOT, 'dist/src/cli.js');
-
-/** Compiles src/ to dist/ unless dist/src/cli.js is newer than every source file. */
-export async function ensureBuilt(): Promise<void> {
-  const lockDir = join(ROOT, '.tmp');
-  mkdirSync(lockDir, { recursive: true });
-  const release = await lockfile.lock(lockDir, {
-    lockfilePath: join(lockDir, 'build.lock'),
-    retries: { retries: 120, minTimeout: 250, maxTimeout: 1000 },
-    stale: 120_000,
-  });
-  try {
-    if (await isFresh()) return;
-    try {
-      await promisify(execFile)(
-        process.execPath,
-        [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-        {
-          cwd: ROOT,
-        },
-      );
-    } catch (e) {
-      // Type errors elsewhere still emit JavaScript; only a missing CLI is fatal.
-      if (!(await stat(CLI).catch(() => undefined))) throw e;
-    }
-  } finally {
-    await release();
-  }
-}
-
-async function isFresh(): Promise<boolean> {
-  const built = await stat(CLI).catch(() => undefined);
-  if (!built) return false;
-  const newest = await newestMtime(join(ROOT, 'src'));
-  return built.mtimeMs >= newest;
-}
-
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    const t = entry.isDirectory() ? await newestMtime(path) : (await stat(path)).mtimeMs;
-    newest = Math.max(newest, t);
-  }
-  return newest;
-}
+export { CLI, ROOT, ensureBuilt } from '../../tools/ensure-built.js';
 
 export interface ServerUnderTest {
   client: Client;
