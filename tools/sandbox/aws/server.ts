@@ -55,7 +55,7 @@ export async function startAwsEmulator(deps: {
   };
   const q = createQBusinessService(world, state);
   services['qbusiness'] = q.handler;
-  const authorize = createIdcAuthorize({ world, state, store, awsUrl: () => baseUrl });
+  const authorize = createIdcAuthorize({ world, state, store, verifier, awsUrl: () => baseUrl });
   const unsignedRoutes: Record<string, ServiceHandler> = { ...authorize.routes, ...q.unsignedRoutes };
 
   const route = async (req: EmulatorRequest, wire: Wire): Promise<EmulatorResponse> => {
