@@ -1,0 +1,254 @@
+/**
+ * @module ChatSync, the Chat event stream, conversations, feedback and document content through the
+ * unmodified QBusinessClient: same answers from both chat APIs, citations, ownership of
+ * conversations, and no restricted content in answers, history or downloads.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  ChatCommand,
+  ChatSyncCommand,
+  DeleteConversationCommand,
+  GetDocumentContentCommand,
+  ListConversationsCommand,
+  ListMessagesCommand,
+  PutFeedbackCommand,
+  type ChatInputStream,
+  type ChatOutputStream,
+} from '@aws-sdk/client-qbusiness';
+import { useSandbox } from '../helpers/sandbox.js';
+import { sessionFor, type UserSession } from '../helpers/credentials.js';
+
+const sandbox = useSandbox();
+const TRAVEL = 'what is the travel reimbursement limit';
+
+let alice: UserSession, bob: UserSession, carol: UserSession;
+
+beforeAll(async () => {
+  [alice, bob, carol] = await Promise.all(
+    ['alice', 'bob', 'carol'].map((u) => sessionFor(sandbox(), u, 'idc')),
+  );
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const chatSync = (
+  s: UserSession,
+  userMessage: string,
+  extra: { conversationId?: string; parentMessageId?: string } = {},
+) => s.q.send(new ChatSyncCommand({ applicationId: s.applicationId, userMessage, ...extra }));
+
+async function* input(userMessage: string): AsyncIterable<ChatInputStream> {
+  yield { configurationEvent: { chatMode: 'RETRIEVAL_MODE' } };
+  yield { textEvent: { userMessage } };
+  yield { endOfInputEvent: {} };
+}
+
+async function chatStream(
+  s: UserSession,
+  userMessage: string,
+  extra: { conversationId?: string; parentMessageId?: string } = {},
+) {
+  const out = await s.q.send(
+    new ChatCommand({ applicationId: s.applicationId, inputStream: input(userMessage), ...extra }),
+  );
+  const events: ChatOutputStream[] = [];
+  for await (const ev of out.outputStream!) events.push(ev);
+  return events;
+}
+
+describe('chat answers', () => {
+  it('streams several text events then the metadata, with the same answer as ChatSync', async () => {
+    const sync = await chatSync(alice, TRAVEL);
+    const events = await chatStream(alice, TRAVEL);
+    const texts = events.filter((e) => e.textEvent).map((e) => e.textEvent!);
+    expect(texts.length).toBeGreaterThanOrEqual(3);
+    expect(events.at(-1)?.metadataEvent).toBeDefined();
+    expect(events.filter((e) => e.metadataEvent)).toHaveLength(1);
+    const meta = events.at(-1)!.metadataEvent!;
+    expect(texts.map((t) => t.systemMessage).join('')).toBe(meta.finalTextMessage);
+    expect(meta.finalTextMessage).toBe(sync.systemMessage);
+    expect(meta.sourceAttributions).toEqual(sync.sourceAttributions);
+    expect(new Set(texts.map((t) => t.conversationId))).toEqual(new Set([meta.conversationId]));
+    expect(meta.systemMessageId).toBe(texts[0]!.systemMessageId);
+  });
+
+  it('cites its sources with markers and segments that point into the answer', async () => {
+    const out = await chatSync(alice, TRAVEL);
+    const answer = out.systemMessage!;
+    expect(answer).toContain('[1]');
+    expect(out.sourceAttributions!.length).toBeGreaterThan(0);
+    for (const a of out.sourceAttributions!) {
+      expect(answer).toContain(`[${a!.citationNumber}]`);
+      expect(a!.title && a!.url && a!.snippet).toBeTruthy();
+      expect(a!.updatedAt).toBeInstanceOf(Date);
+      const seg = a!.textMessageSegments![0]!;
+      expect(answer.slice(seg.beginOffset, seg.endOffset)).toBe(seg.snippetExcerpt!.text);
+    }
+    expect(out.sourceAttributions!.map((a) => a!.documentId)).toContain('policy-travel-and-expense');
+  });
+
+  it('keeps restricted content out of answers and citations', async () => {
+    const q = 'What are the salary bands for a Senior Software Engineer in 2026?';
+    const [hr, other] = await Promise.all([chatSync(carol, q), chatSync(bob, q)]);
+    expect(hr.systemMessage).toContain('$158,000');
+    expect(hr.sourceAttributions!.map((a) => a!.documentId)).toContain('hr-salary-bands-2026');
+    expect(other.systemMessage).not.toContain('$158,000');
+    expect(other.sourceAttributions!.map((a) => a!.documentId)).not.toContain('hr-salary-bands-2026');
+    const falcon = await chatSync(alice, 'Project Falcon acquisition of Northwind Analytics');
+    expect(falcon.systemMessage).not.toMatch(/Northwind|310 million/);
+    const streamed = await chatStream(alice, 'Project Falcon acquisition of Northwind Analytics');
+    expect(JSON.stringify(streamed)).not.toMatch(/Northwind|310 million|project-falcon/);
+  });
+});
+
+describe('conversations', () => {
+  it('continues a conversation and lists its history for its owner only', async () => {
+    const first = await chatSync(bob, TRAVEL);
+    const second = await chatStream(bob, 'on-call escalation', {
+      conversationId: first.conversationId,
+      parentMessageId: first.systemMessageId,
+    });
+    expect(second.at(-1)!.metadataEvent!.conversationId).toBe(first.conversationId);
+    const history = await bob.q.send(
+      new ListMessagesCommand({ applicationId: bob.applicationId, conversationId: first.conversationId }),
+    );
+    expect(history.messages!.map((m) => m.type)).toEqual(['USER', 'SYSTEM', 'USER', 'SYSTEM']);
+    expect(history.messages![0]!.body).toBe(TRAVEL);
+    expect(history.messages![1]!.body).toBe(first.systemMessage);
+    expect(history.messages![1]!.sourceAttribution).toEqual(first.sourceAttributions);
+    expect(history.messages![0]!.time).toBeInstanceOf(Date);
+    const paged = await bob.q.send(
+      new ListMessagesCommand({
+        applicationId: bob.applicationId,
+        conversationId: first.conversationId,
+        maxResults: 3,
+      }),
+    );
+    expect(paged.messages).toHaveLength(3);
+    const rest = await bob.q.send(
+      new ListMessagesCommand({
+        applicationId: bob.applicationId,
+        conversationId: first.conversationId,
+        nextToken: paged.nextToken,
+      }),
+    );
+    expect(rest.messages!.map((m) => m.messageId)).toEqual([history.messages![3]!.messageId]);
+
+    const list = await bob.q.send(new ListConversationsCommand({ applicationId: bob.applicationId }));
+    expect(list.conversations!.map((c) => c.conversationId)).toContain(first.conversationId);
+    const theirs = await alice.q.send(new ListConversationsCommand({ applicationId: alice.applicationId }));
+    expect(theirs.conversations!.map((c) => c.conversationId)).not.toContain(first.conversationId);
+  });
+
+  it('answers ResourceNotFound to anyone touching another user’s conversation', async () => {
+    const own = await chatSync(bob, TRAVEL);
+    const app = alice.applicationId;
+    const id = own.conversationId!;
+    const notFound = { name: 'ResourceNotFoundException', resourceType: 'Conversation' };
+    await expect(
+      alice.q.send(new ListMessagesCommand({ applicationId: app, conversationId: id })),
+    ).rejects.toMatchObject(notFound);
+    await expect(
+      alice.q.send(new DeleteConversationCommand({ applicationId: app, conversationId: id })),
+    ).rejects.toMatchObject(notFound);
+    await expect(
+      chatSync(alice, 'hello', { conversationId: id, parentMessageId: own.systemMessageId }),
+    ).rejects.toMatchObject(notFound);
+    await expect(chatStream(alice, 'hello', { conversationId: id })).rejects.toMatchObject(notFound);
+    await expect(
+      alice.q.send(
+        new PutFeedbackCommand({
+          applicationId: app,
+          conversationId: id,
+          messageId: own.systemMessageId,
+          messageUsefulness: { usefulness: 'USEFUL', submittedAt: new Date() },
+        }),
+      ),
+    ).rejects.toMatchObject(notFound);
+    // Still there for its owner, then gone once deleted.
+    await bob.q.send(new ListMessagesCommand({ applicationId: app, conversationId: id }));
+    await bob.q.send(new DeleteConversationCommand({ applicationId: app, conversationId: id }));
+    await expect(
+      bob.q.send(new ListMessagesCommand({ applicationId: app, conversationId: id })),
+    ).rejects.toMatchObject(notFound);
+  });
+
+  it('records feedback on a message', async () => {
+    const own = await chatSync(carol, TRAVEL);
+    await carol.q.send(
+      new PutFeedbackCommand({
+        applicationId: carol.applicationId,
+        conversationId: own.conversationId,
+        messageId: own.systemMessageId,
+        messageUsefulness: {
+          usefulness: 'NOT_USEFUL',
+          reason: 'NOT_COMPLETE',
+          comment: 'missing the city limits',
+          submittedAt: new Date(),
+        },
+      }),
+    );
+    expect(sandbox().state.q.feedback.at(-1)).toMatchObject({
+      conversationId: own.conversationId,
+      messageId: own.systemMessageId,
+      usefulness: 'NOT_USEFUL',
+      reason: 'NOT_COMPLETE',
+      comment: 'missing the city limits',
+    });
+    await expect(
+      carol.q.send(
+        new PutFeedbackCommand({
+          applicationId: carol.applicationId,
+          conversationId: own.conversationId,
+          messageId: '00000000-0000-4000-8000-000000000000',
+          messageUsefulness: { usefulness: 'USEFUL', submittedAt: new Date() },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+describe('document content', () => {
+  const get = (s: UserSession, documentId: string, outputFormat?: 'RAW' | 'EXTRACTED') =>
+    s.q.send(
+      new GetDocumentContentCommand({
+        applicationId: s.applicationId,
+        indexId: s.indexId,
+        documentId,
+        outputFormat,
+      }),
+    );
+
+  it('serves the original and the extracted text through a presigned URL', async () => {
+    const raw = await get(carol, 'hr-salary-bands-2026');
+    expect(raw.mimeType).toBe('text/html');
+    const page = await fetch(raw.presignedUrl!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<h1>Salary Bands 2026</h1>');
+    const extracted = await get(carol, 'hr-salary-bands-2026', 'EXTRACTED');
+    expect(extracted.mimeType).toBe('text/plain');
+    const text = await (await fetch(extracted.presignedUrl!)).text();
+    expect(text).toContain('Senior Software Engineer: $158,000 to $205,000');
+    expect(text).not.toContain('<p>');
+  });
+
+  it('refuses documents outside the ACL, tampered URLs and URLs older than five minutes', async () => {
+    await expect(get(bob, 'hr-salary-bands-2026')).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    const { presignedUrl } = await get(alice, 'review-alice-anders-2025');
+    const tampered = presignedUrl!.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000');
+    expect((await fetch(tampered)).status).toBe(403);
+    const otherDoc = presignedUrl!.replace('review-alice-anders-2025?', 'hr-salary-bands-2026?');
+    expect((await fetch(otherDoc)).status).not.toBe(200);
+    expect((await fetch(presignedUrl!)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 301_000 });
+    const late = await fetch(presignedUrl!);
+    expect(late.status).toBe(403);
+    expect(await late.text()).toContain('Request has expired');
+  });
+});
