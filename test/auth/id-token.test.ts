@@ -74,7 +74,9 @@ describe('validateIdToken', () => {
     const { d, sb, checks } = await setup();
     const jwk = { ...sb.keys.privateJwks.keys[0]! };
     const publicOnly: JWK = { kty: jwk.kty, n: jwk.n, e: jwk.e };
-    const pem = await exportSPKI((await importJWK({ ...publicOnly, alg: 'RS256' }, 'RS256')) as Parameters<typeof exportSPKI>[0]);
+    const pem = await exportSPKI(
+      (await importJWK({ ...publicOnly, alg: 'RS256' }, 'RS256')) as Parameters<typeof exportSPKI>[0],
+    );
     for (const secret of [pem, JSON.stringify(publicOnly)]) {
       const forged = await new SignJWT({ sub: 'alice', email: 'alice@example.com' })
         .setProtectedHeader({ alg: 'HS256', kid: sb.keys.kid })
