@@ -1,0 +1,96 @@
+/**
+ * Load limits and lifecycle of the HTTP transport: one user's concurrent requests are capped (429), 200
+ * concurrent sessions of several users complete without error (one exchange per user), the health
+ * endpoint answers, and shutdown lets an in-flight tool call finish before closing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { useSandbox } from '../helpers/sandbox.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import type { HttpServerHandle } from '../../src/server/http/app.js';
+import { bearerConfig, connect, post, search, startBearerServer } from './harness.js';
+
+const sandbox = useSandbox();
+const control = () => controlClient(sandbox().description.control);
+const token = (username: string) =>
+  control().mintAccessToken({ username, clientId: sandbox().description.clients.isv });
+const servers: HttpServerHandle[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await control().reset();
+});
+
+const toolCall = (id: number, query: string) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'search_relevant_content', arguments: { query } },
+});
+
+describe('HTTP transport, limits and lifecycle', () => {
+  it("caps one user's concurrent requests with 429, not other users'", async () => {
+    const server = await startBearerServer(
+      sandbox(),
+      bearerConfig(sandbox(), 'data-accessor', {
+        http: { stateless: true, limits: { maxConcurrentPerUser: 1 } },
+      }),
+    );
+    servers.push(server);
+    const [alice, bob] = await Promise.all([token('alice'), token('bob')]);
+    // Warm alice's credentials so the slow part below is the Q call itself.
+    const send = (t: string, id: number) =>
+      post(server.url, toolCall(id, 'vpn'), { authorization: `Bearer ${t}` }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
+    expect(await send(alice, 1)).toBe(200);
+    await control().setFault('qbusiness:SearchRelevantContent', { latencyMs: 800 });
+    const statuses = await Promise.all([send(alice, 2), send(alice, 3), send(bob, 4)]);
+    expect(statuses.slice(0, 2).sort()).toEqual([200, 429]);
+    expect(statuses[2]).toBe(200);
+    expect(await send(alice, 5)).toBe(200);
+  });
+
+  it('completes 200 concurrent sessions of five users without error, one exchange per user', async () => {
+    const server = await startBearerServer(
+      sandbox(),
+      bearerConfig(sandbox(), 'data-accessor', { http: { limits: { maxConcurrentPerUser: 200 } } }),
+    );
+    servers.push(server);
+    const users = ['alice', 'bob', 'carol', 'dave', 'erin'];
+    const tokens = await Promise.all(users.map(token));
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const { client } = await connect(server.url, tokens[i % users.length]);
+        const result = await search(client, i % 2 ? 'VPN connection' : 'office guide');
+        await client.close();
+        return result;
+      }),
+    );
+    expect(outcomes.filter((o) => o.isError)).toEqual([]);
+    expect(outcomes.every((o) => o.titles.length > 0)).toBe(true);
+    const counters = await control().counters();
+    expect(counters['sso-oauth:CreateTokenWithIAM']).toBe(users.length);
+    expect(server.stats().cachedUsers).toBe(users.length);
+  });
+
+  it('answers /healthz and finishes an in-flight call on shutdown', async () => {
+    const server = await startBearerServer(sandbox(), bearerConfig(sandbox()));
+    const health = await fetch(new URL('/healthz', server.url));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    const { client } = await connect(server.url, await token('alice'));
+    await search(client, 'vpn');
+    await control().setFault('qbusiness:SearchRelevantContent', { latencyMs: 1000 });
+    const inFlight = search(client, 'payments-api runbook');
+    while (server.stats().inFlight === 0) await new Promise((r) => setTimeout(r, 10));
+    const closed = server.close();
+    const result = await inFlight;
+    expect(result.isError, result.text).toBe(false);
+    expect(result.titles).toContain('Runbook: payments-api');
+    await closed;
+    expect(server.stats()).toMatchObject({ inFlight: 0, sessions: 0 });
+    await expect(fetch(new URL('/healthz', server.url))).rejects.toThrow();
+    await client.close().catch(() => undefined);
+  });
+});
