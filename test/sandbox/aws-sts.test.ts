@@ -1,0 +1,357 @@
+/**
+ * @module The AWS emulator's transport, SigV4 verification and STS, through the unmodified SDK
+ * clients: rejections in AWS's error shapes, role trust rules, validation, faults, h2c.
+ */
+import { connect } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import {
+  AssumeRoleCommand,
+  AssumeRoleWithWebIdentityCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+  type AssumeRoleCommandInput,
+} from '@aws-sdk/client-sts';
+import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest } from '@smithy/protocol-http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignJWT, generateKeyPair } from 'jose';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { useSandbox } from '../helpers/sandbox.js';
+import { mintIdToken } from '../../tools/sandbox/idp/mint.js';
+import { expireAllSessions } from '../../tools/sandbox/state.js';
+import { issueIdentityContext } from '../../tools/sandbox/aws/identity-context.js';
+import {
+  DATA_ACCESSOR_EXTERNAL_ID_TAG,
+  IDENTITY_CENTER_CONTEXT_PROVIDER,
+  findUser,
+} from '../../tools/sandbox/world.js';
+
+const sandbox = useSandbox();
+
+const endpoint = () => sandbox().description.awsEndpoint;
+const sts = (credentials?: AwsCredentialIdentity, extra: Record<string, unknown> = {}) =>
+  new STSClient({
+    endpoint: endpoint(),
+    region: 'us-east-1',
+    maxAttempts: 1,
+    ...(credentials ? { credentials } : {}),
+    ...extra,
+  });
+const app = () => sandbox().description.modes.idc.baseCredentials;
+const isv = () => sandbox().description.modes.dataAccessor.baseCredentials;
+
+async function assume(credentials: AwsCredentialIdentity, input: AssumeRoleCommandInput) {
+  const res = await sts(credentials).send(new AssumeRoleCommand(input));
+  const c = res.Credentials!;
+  return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+}
+
+/** Sends a SigV4-signed STS request with an arbitrary body, as a hand-rolled client would. */
+async function signedPost(
+  body: string,
+  credentials = app(),
+  contentType = 'application/x-www-form-urlencoded',
+) {
+  const url = new URL(endpoint());
+  const request = new HttpRequest({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    headers: { host: url.host, 'content-type': contentType },
+    body,
+  });
+  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'sts', sha256: Sha256 });
+  const signed = await signer.sign(request);
+  const res = await fetch(endpoint(), {
+    method: 'POST',
+    headers: signed.headers as Record<string, string>,
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+const xmlCode = (xml: string) => /<Code>([^<]+)<\/Code>/.exec(xml)?.[1];
+
+describe('SigV4 verification', () => {
+  it('accepts the base keys and names the caller', async () => {
+    const me = await sts(app()).send(new GetCallerIdentityCommand({}));
+    expect(me).toMatchObject({
+      Account: sandbox().world.accounts.app,
+      Arn: sandbox().world.baseCredentials.app.arn,
+    });
+  });
+
+  it('rejects a bad signature, an unknown key and a wrong session token', async () => {
+    await expect(
+      sts({ ...app(), secretAccessKey: 'not-the-secret' }).send(new GetCallerIdentityCommand({})),
+    ).rejects.toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+    await expect(
+      sts({ accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' }).send(
+        new GetCallerIdentityCommand({}),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+    const session = await assume(app(), {
+      RoleArn: sandbox().description.modes.idc.roleArn,
+      RoleSessionName: 'tok',
+    });
+    await expect(
+      sts({ ...session, sessionToken: `${session.sessionToken}x` }).send(new GetCallerIdentityCommand({})),
+    ).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
+  });
+
+  it('rejects expired session credentials with ExpiredToken', async () => {
+    const session = await assume(app(), {
+      RoleArn: sandbox().description.modes.idc.roleArn,
+      RoleSessionName: 'exp',
+    });
+    await sts(session).send(new GetCallerIdentityCommand({}));
+    expireAllSessions(sandbox().state);
+    await expect(sts(session).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'ExpiredToken',
+    });
+  });
+
+  it('rejects a request signed more than 15 minutes off', async () => {
+    await expect(
+      sts(app(), { systemClockOffset: -20 * 60_000 }).send(new GetCallerIdentityCommand({})),
+    ).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+      message: expect.stringContaining('Signature expired'),
+    });
+  });
+
+  it('answers an unsigned call with MissingAuthenticationToken in STS XML', async () => {
+    const res = await fetch(endpoint(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
+    expect(res.status).toBe(403);
+    const xml = await res.text();
+    expect(xml).toMatch(/^<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/">/);
+    expect(xmlCode(xml)).toBe('MissingAuthenticationToken');
+  });
+
+  it('verifies h2c qbusiness requests too (same port, HTTP/2 prior knowledge)', async () => {
+    const mode = sandbox().description.modes.idc;
+    const q = (credentials: AwsCredentialIdentity) =>
+      new QBusinessClient({ endpoint: endpoint(), region: mode.qRegion, credentials, maxAttempts: 1 });
+    const input = {
+      applicationId: mode.applicationId,
+      queryText: 'anything',
+      contentSource: { retriever: { retrieverId: mode.retrieverId } },
+    };
+    await expect(
+      q({ ...app(), secretAccessKey: 'wrong' }).send(new SearchRelevantContentCommand(input)),
+    ).rejects.toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } });
+    // Correctly signed: the request reaches the Q service, which answers in its own terms.
+    const err = await q(app())
+      .send(new SearchRelevantContentCommand(input))
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(err?.name ?? 'ok').not.toMatch(/Signature|Unrecognized|MissingAuthentication/);
+  });
+});
+
+describe('STS AssumeRole trust rules', () => {
+  const roles = () => {
+    const arn = (name: string) => sandbox().world.roles.find((r) => r.name === name)!.arn;
+    return {
+      idc: arn('QIndexMcpIdcRole'),
+      noContext: arn('QIndexMcpNoSetContextRole'),
+      isv: arn('IsvDataAccessorRole'),
+      noTag: arn('IsvNoTagSessionRole'),
+    };
+  };
+  const context = () =>
+    issueIdentityContext(
+      sandbox().state.signingKey,
+      { kind: 'idc', userId: 'u-1', email: 'alice@example.com', groups: ['engineering'] },
+      new Date(Date.now() + 600_000),
+    );
+
+  it('refuses callers from an account the role does not trust', async () => {
+    await expect(assume(isv(), { RoleArn: roles().idc, RoleSessionName: 'x-acct' })).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: expect.stringContaining('sts:AssumeRole'),
+    });
+  });
+
+  it('demands the data-accessor ExternalId tag, and sts:TagSession for tags', async () => {
+    await expect(assume(isv(), { RoleArn: roles().isv, RoleSessionName: 'no-tag' })).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    const tags = [{ Key: DATA_ACCESSOR_EXTERNAL_ID_TAG, Value: 'tenant-acme' }];
+    await expect(
+      assume(isv(), { RoleArn: roles().noTag, RoleSessionName: 'tagged', Tags: tags }),
+    ).rejects.toMatchObject({ name: 'AccessDenied', message: expect.stringContaining('sts:TagSession') });
+    const ok = await assume(isv(), { RoleArn: roles().isv, RoleSessionName: 'tagged', Tags: tags });
+    expect(sandbox().state.sessions.get(ok.accessKeyId)?.tags).toEqual({
+      [DATA_ACCESSOR_EXTERNAL_ID_TAG]: 'tenant-acme',
+    });
+  });
+
+  it('checks ProvidedContexts: sts:SetContext, provider, tampering and expiry', async () => {
+    const provided = (assertion: string, provider = IDENTITY_CENTER_CONTEXT_PROVIDER) => [
+      { ProviderArn: provider, ContextAssertion: assertion },
+    ];
+    await expect(
+      assume(app(), {
+        RoleArn: roles().noContext,
+        RoleSessionName: 'ctx',
+        ProvidedContexts: provided(context()),
+      }),
+    ).rejects.toMatchObject({ name: 'AccessDenied', message: expect.stringContaining('sts:SetContext') });
+    const good = context();
+    const [v, body, sig] = good.split('.') as [string, string, string];
+    const forged = JSON.parse(Buffer.from(body, 'base64url').toString()) as {
+      identity: { groups: string[] };
+    };
+    forged.identity.groups.push('finance');
+    const tampered = `${v}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${sig}`;
+    await expect(
+      assume(app(), { RoleArn: roles().idc, RoleSessionName: 'ctx', ProvidedContexts: provided(tampered) }),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } });
+    await expect(
+      assume(app(), {
+        RoleArn: roles().idc,
+        RoleSessionName: 'ctx',
+        ProvidedContexts: provided(good, 'arn:aws:iam::aws:contextProvider/Other'),
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    const expired = issueIdentityContext(
+      sandbox().state.signingKey,
+      { kind: 'idc', userId: 'u-1', email: 'alice@example.com', groups: [] },
+      new Date(Date.now() - 1000),
+    );
+    await expect(
+      assume(app(), { RoleArn: roles().idc, RoleSessionName: 'ctx', ProvidedContexts: provided(expired) }),
+    ).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+    const ok = await assume(app(), {
+      RoleArn: roles().idc,
+      RoleSessionName: 'ctx',
+      ProvidedContexts: provided(good),
+    });
+    expect(sandbox().state.sessions.get(ok.accessKeyId)?.identity?.groups).toEqual(['engineering']);
+  });
+
+  it('caps durations: the role maximum, and one hour for chained sessions', async () => {
+    await expect(
+      assume(app(), { RoleArn: roles().idc, RoleSessionName: 'long', DurationSeconds: 7200 }),
+    ).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringContaining('MaxSessionDuration'),
+    });
+    const first = await assume(app(), {
+      RoleArn: roles().idc,
+      RoleSessionName: 'first',
+      DurationSeconds: 900,
+    });
+    await expect(
+      assume(first, { RoleArn: roles().idc, RoleSessionName: 'chained', DurationSeconds: 3700 }),
+    ).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('role chaining') });
+    const chained = await assume(first, { RoleArn: roles().idc, RoleSessionName: 'chained' });
+    expect(sandbox().state.sessions.get(chained.accessKeyId)?.chained).toBe(true);
+  });
+});
+
+describe('STS AssumeRoleWithWebIdentity', () => {
+  const input = async (
+    claims: Record<string, unknown> = {},
+    opts: { audience?: string; ttlSeconds?: number } = {},
+  ) => {
+    const sb = sandbox();
+    const mode = sb.description.modes.iamFederation;
+    const token = await mintIdToken(sb.world.issuer, sb.keys, findUser(sb.world, 'alice')!, {
+      audience: opts.audience ?? mode.clientId,
+      ttlSeconds: opts.ttlSeconds,
+      claims,
+    });
+    return { RoleArn: mode.roleArn, RoleSessionName: 'alice', WebIdentityToken: token };
+  };
+
+  it('rejects a token without the Email principal tag', async () => {
+    await expect(
+      sts().send(
+        new AssumeRoleWithWebIdentityCommand(await input({ 'https://aws.amazon.com/tags': undefined })),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied', message: expect.stringContaining('Email') });
+  });
+
+  it('rejects a wrong audience, an expired token and a forged signature', async () => {
+    await expect(
+      sts().send(new AssumeRoleWithWebIdentityCommand(await input({}, { audience: 'unrelated-app' }))),
+    ).rejects.toMatchObject({ name: 'InvalidIdentityTokenException', message: 'Incorrect token audience' });
+    await expect(
+      sts().send(new AssumeRoleWithWebIdentityCommand(await input({}, { ttlSeconds: -120 }))),
+    ).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+    const { privateKey } = await generateKeyPair('RS256');
+    const sb = sandbox();
+    const forged = await new SignJWT({
+      email: 'alice@example.com',
+      'https://aws.amazon.com/tags': { principal_tags: { Email: ['alice@example.com'] } },
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: sb.keys.kid })
+      .setIssuer(sb.world.issuer)
+      .setAudience(sb.description.modes.iamFederation.clientId)
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    await expect(
+      sts().send(new AssumeRoleWithWebIdentityCommand({ ...(await input()), WebIdentityToken: forged })),
+    ).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
+  });
+});
+
+describe('bad input, faults and resilience', () => {
+  it('answers garbage and missing parameters with STS validation errors', async () => {
+    const garbage = await signedPost('\u0000\u00ff{{{not a form');
+    expect(garbage.status).toBe(400);
+    expect(xmlCode(garbage.text)).toBe('MissingAction');
+    const unknown = await signedPost('Action=DeleteEverything&Version=2011-06-15');
+    expect(xmlCode(unknown.text)).toBe('InvalidAction');
+    const missing = await signedPost('Action=AssumeRole&Version=2011-06-15&RoleSessionName=abc');
+    expect(missing.status).toBe(400);
+    expect(xmlCode(missing.text)).toBe('ValidationError');
+    const badDuration = await signedPost(
+      `Action=AssumeRole&Version=2011-06-15&RoleSessionName=abc&RoleArn=${encodeURIComponent(sandbox().description.modes.idc.roleArn)}&DurationSeconds=soon`,
+    );
+    expect(xmlCode(badDuration.text)).toBe('InvalidParameterValue');
+    await expect(
+      sts(app()).send(new AssumeRoleCommand({ RoleArn: 'not-an-arn-at-all-really', RoleSessionName: 'x y' })),
+    ).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('survives a connection that sends junk, and keeps serving', async () => {
+    const url = new URL(endpoint());
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.end('\u0016\u0003\u0001junk\r\n\r\n'),
+      );
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+      socket.resume();
+    });
+    expect((await sts(app()).send(new GetCallerIdentityCommand({}))).Account).toBe(
+      sandbox().world.accounts.app,
+    );
+  });
+
+  it('applies an armed throttle fault and counts calls', async () => {
+    const state = sandbox().state;
+    const before = state.counters.get('sts:GetCallerIdentity') ?? 0;
+    state.faults.set('sts:GetCallerIdentity', { throttle: 1 });
+    await expect(sts(app()).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'Throttling',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await sts(app()).send(new GetCallerIdentityCommand({}));
+    state.faults.delete('sts:GetCallerIdentity');
+    expect(state.counters.get('sts:GetCallerIdentity')).toBe(before + 2);
+  });
+});
