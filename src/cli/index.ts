@@ -1,6 +1,7 @@
 /**
  * @module The table of CLI commands. Each command lives in its own file beside this one.
  */
+import { doctor } from './doctor.js';
 import { login } from './login.js';
 import { logout } from './logout.js';
 import { serve } from './serve.js';
@@ -13,6 +14,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  doctor,
   login,
   logout,
   serve,

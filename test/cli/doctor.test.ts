@@ -1,0 +1,187 @@
+/**
+ * @module `qindex-mcp doctor` as a user runs it: the built CLI, spawned against the sandbox with a
+ * config file, a headless refresh token and the app's AWS keys in the environment. It passes on a good
+ * configuration and names the broken step (with its remedy) on each broken one.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DoctorReport } from '../../src/cli/doctor.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { configInputFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const run = promisify(execFile);
+const sandbox = useSandbox();
+const root = join(import.meta.dirname, '..', '..');
+// `npm test` builds dist/ first; when it is stale (development), build privately so that concurrent
+// builds of dist/ cannot race this test.
+const distCli = join(root, 'dist', 'src', 'cli.js');
+const outDir = join(root, 'node_modules', '.cache', `qindex-doctor-test-${process.pid}`);
+let cli = distCli;
+let dir: string;
+
+const newest = (d: string): number =>
+  Math.max(
+    0,
+    ...readdirSync(d, { withFileTypes: true }).map((e) =>
+      e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs,
+    ),
+  );
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qindex-doctor-'));
+  if (existsSync(distCli) && statSync(distCli).mtimeMs >= newest(join(root, 'src'))) return;
+  cli = join(outDir, 'src', 'cli.js');
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root }).catch(
+    (e: unknown) => {
+      // Type errors elsewhere in the tree still emit JavaScript; only a missing CLI is fatal.
+      if (!existsSync(cli)) throw e;
+    },
+  );
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(outDir, { recursive: true, force: true });
+});
+
+interface Outcome {
+  code: number;
+  report: DoctorReport;
+  stderr: string;
+}
+
+async function doctor(
+  mode: SandboxMode,
+  options: { overrides?: ConfigOverrides; username?: string | null; file?: string; human?: boolean } = {},
+): Promise<Outcome> {
+  const sb = sandbox();
+  const input = configInputFor(sb.description, mode, { logging: { level: 'info' }, ...options.overrides });
+  const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(path, options.file ?? JSON.stringify(input));
+  const base = mode === 'data-accessor' ? sb.description.modes.dataAccessor : sb.description.modes.idc;
+  const username = options.username === undefined ? 'alice' : options.username;
+  const refreshToken = username
+    ? await controlClient(sb.description.control).mintRefreshToken({ username, clientId: input.idp.clientId })
+    : undefined;
+  const env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    QINDEX_CONFIG_DIR: join(dir, 'cfg'),
+    AWS_ACCESS_KEY_ID: base.baseCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: base.baseCredentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...(refreshToken ? { QINDEX_REFRESH_TOKEN: refreshToken } : {}),
+  };
+  const args = [cli, 'doctor', '--config', path, ...(options.human ? [] : ['--json'])];
+  const result = await run(process.execPath, args, { env }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+  const report = options.human
+    ? ({ ok: false, steps: [] } as DoctorReport)
+    : (JSON.parse(result.stdout) as DoctorReport);
+  return { code: result.code, report, stderr: result.stderr };
+}
+
+const step = (o: Outcome, name: string) => o.report.steps.find((s) => s.name === name);
+const statuses = (o: Outcome) => o.report.steps.map((s) => `${s.name}:${s.status}`);
+
+describe('qindex-mcp doctor', () => {
+  it('passes every step on a good idc configuration', async () => {
+    const o = await doctor('idc');
+    expect(o.code).toBe(0);
+    expect(o.report.ok).toBe(true);
+    expect(statuses(o)).toEqual([
+      'configuration:passed',
+      'IdP discovery:passed',
+      'sign-in:passed',
+      'sso-oidc:CreateTokenWithIAM:passed',
+      'sts:AssumeRole (identity context):passed',
+      'qbusiness:SearchRelevantContent:passed',
+    ]);
+    expect(step(o, 'sign-in')?.detail).toContain('alice@example.com');
+  });
+
+  it('passes on data-accessor and iam-federation, naming each exchange call', async () => {
+    const [da, fed] = await Promise.all([doctor('data-accessor'), doctor('iam-federation')]);
+    expect(da.code).toBe(0);
+    expect(statuses(da)).toEqual(
+      expect.arrayContaining([
+        'sts:AssumeRole (tenant tag):passed',
+        'sso-oidc:CreateTokenWithIAM:passed',
+        'sts:AssumeRole (identity context):passed',
+        'qbusiness:SearchRelevantContent:passed',
+      ]),
+    );
+    expect(fed.code).toBe(0);
+    expect(statuses(fed)).toContain('sts:AssumeRoleWithWebIdentity:passed');
+  });
+
+  it('a broken configuration file: the configuration step fails, naming the field', async () => {
+    const o = await doctor('idc', {
+      file: JSON.stringify({ idp: { issuer: 'https://x.example.com' }, mode: { type: 'idc' } }),
+    });
+    expect(o.code).toBe(1);
+    expect(step(o, 'configuration')).toMatchObject({ status: 'failed', code: 'config_invalid' });
+    expect(step(o, 'configuration')?.detail).toContain('idp.clientId is missing');
+    expect(step(o, 'qbusiness:SearchRelevantContent')?.status).toBe('skipped');
+  });
+
+  it('an unreachable IdP: discovery fails', async () => {
+    const o = await doctor('idc', { overrides: { idp: { issuer: 'http://127.0.0.1:9' } }, username: null });
+    expect(o.code).toBe(1);
+    expect(step(o, 'IdP discovery')).toMatchObject({ status: 'failed', code: 'idp_discovery_failed' });
+    expect(step(o, 'IdP discovery')?.remedy).toContain('Check idp.issuer');
+  });
+
+  it('nobody signed in: the sign-in step fails with the login command', async () => {
+    const o = await doctor('idc', { username: null });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sign-in')?.status).toBe('failed');
+    expect(step(o, 'sign-in')?.remedy).toContain('qindex-mcp login');
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.status).toBe('skipped');
+  });
+
+  it('an IdC application that does not trust the issuer: CreateTokenWithIAM fails with the remedy', async () => {
+    const arn = sandbox().world.idcApplications.find((a) => a.arn.endsWith('apl-notrust00001'))!.arn;
+    const o = await doctor('idc', { overrides: { mode: { idcApplicationArn: arn } } });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')).toMatchObject({
+      status: 'failed',
+      code: 'untrusted_issuer',
+    });
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.remedy).toContain('trusted token issuer');
+    expect(step(o, 'sts:AssumeRole (identity context)')?.status).toBe('skipped');
+  });
+
+  it('a role without sts:SetContext: the AssumeRole step fails', async () => {
+    const roleArn = sandbox().world.roles.find((r) => r.name === 'QIndexMcpNoSetContextRole')!.arn;
+    const o = await doctor('idc', { overrides: { mode: { roleArn } } });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.status).toBe('passed');
+    expect(step(o, 'sts:AssumeRole (identity context)')).toMatchObject({
+      status: 'failed',
+      code: 'role_trust',
+    });
+  });
+
+  it('a wrong retriever: SearchRelevantContent fails; human output goes to stderr', async () => {
+    const o = await doctor('idc', {
+      overrides: { q: { retrieverId: 'ret00000-0000-4000-8000-00000000dead' } },
+      human: true,
+    });
+    expect(o.code).toBe(1);
+    expect(o.stderr).toContain('✓ sts:AssumeRole (identity context)');
+    expect(o.stderr).toMatch(/✗ qbusiness:SearchRelevantContent\s+failed/);
+    expect(o.stderr).toContain('fix:');
+  });
+});
