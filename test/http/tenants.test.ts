@@ -70,6 +70,21 @@ describe('HTTP transport, tenants', () => {
     await Promise.all([aliceAcme, aliceGlobex, daveGlobex].map(({ client }) => client.close()));
   });
 
+  it("does not let a user's session be used under another tenant (404)", async () => {
+    const acme = await connect(server.url, await tokenFor('alice', 'acme'));
+    const res = await post(
+      server.url,
+      { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} },
+      {
+        authorization: `Bearer ${await tokenFor('alice', 'globex')}`,
+        'mcp-session-id': acme.transport.sessionId!,
+        'mcp-protocol-version': '2025-06-18',
+      },
+    );
+    expect(res.status).toBe(404);
+    await acme.client.close();
+  });
+
   it('refuses a token naming an unknown tenant, or none, with 403', async () => {
     for (const tenant of ['initech', '__proto__', undefined]) {
       const res = await post(server.url, initializeBody, {
