@@ -36,6 +36,8 @@ export function createIdcBrowserLogin(config: QindexConfig, options: IdcBrowserL
     const path = config.idp.redirectPath;
     let settle: { resolve: (code: string) => void; reject: (e: Error) => void } | undefined;
     const result = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+    // The browser may come back before `openUrl` returns: the outcome is awaited below, not lost.
+    result.catch(() => undefined);
     const server = createServer((req, res) => onCallback(req, res, path, state, settle!));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
