@@ -225,9 +225,13 @@ async function* streamTurn(
   cut: boolean,
   signal: AbortSignal,
 ): AsyncIterable<Uint8Array> {
+  // Ends early when the client goes away: the signal fires, or the server stops pulling (return()).
   let done = false;
+  let counted = false;
   const onAbort = () => {
-    if (!done) countCall(state, 'qbusiness:Chat:aborted');
+    if (done || counted) return;
+    counted = true;
+    countCall(state, 'qbusiness:Chat:aborted');
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -239,15 +243,18 @@ async function* streamTurn(
     const chunks = streamChunks(turn.systemMessage);
     for (let i = 0; i < chunks.length; i++) {
       if (signal.aborted) return;
-      if (cut && i === Math.max(1, Math.floor(chunks.length / 2))) {
-        // A network failure mid-answer: the emulator resets the stream without the metadata event.
-        throw new Error('sandbox fault: chat stream cut mid-way (cutStream)');
-      }
-      yield encodeEvent('textEvent', {
+      const frame = encodeEvent('textEvent', {
         ...ids,
         systemMessageType: turn.answer.type,
         systemMessage: chunks[i],
       });
+      if (cut && i === Math.max(1, Math.floor(chunks.length / 2))) {
+        // A connection lost mid-answer: half a frame arrives, then the stream is reset; no metadata event.
+        yield frame.subarray(0, Math.floor(frame.byteLength / 2));
+        done = true;
+        throw new Error('sandbox fault: chat stream cut mid-way (cutStream)');
+      }
+      yield frame;
       if (!(await pause(STREAM_PACE_MS, signal))) return;
     }
     yield encodeEvent('metadataEvent', {
@@ -258,6 +265,7 @@ async function* streamTurn(
     done = true;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    onAbort();
   }
 }
 
