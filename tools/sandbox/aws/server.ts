@@ -106,7 +106,8 @@ export async function startAwsEmulator(deps: {
   h2.on('sessionError', () => undefined);
   h1.on('clientError', (_err, socket) => socket.destroy());
 
-  const server = createNetServer((socket) => {
+  // noDelay: without it Nagle and delayed ACKs stall every small response by ~40 ms.
+  const server = createNetServer({ noDelay: true, keepAlive: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -163,7 +164,8 @@ async function handle(
 ): Promise<void> {
   const controller = new AbortController();
   rs.on('close', () => {
-    if (!rs.writableFinished) controller.abort();
+    // writableEnded, not writableFinished: an HTTP/2 response reset by the client reports itself finished.
+    if (!rs.writableEnded) controller.abort();
   });
   const url = rq.url ?? '/';
   const q = url.indexOf('?');
