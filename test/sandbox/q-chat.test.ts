@@ -24,9 +24,11 @@ const TRAVEL = 'what is the travel reimbursement limit';
 let alice: UserSession, bob: UserSession, carol: UserSession;
 
 beforeAll(async () => {
-  [alice, bob, carol] = await Promise.all(
-    ['alice', 'bob', 'carol'].map((u) => sessionFor(sandbox(), u, 'idc')),
-  );
+  [alice, bob, carol] = await Promise.all([
+    sessionFor(sandbox(), 'alice', 'idc'),
+    sessionFor(sandbox(), 'bob', 'idc'),
+    sessionFor(sandbox(), 'carol', 'idc'),
+  ]);
 });
 
 afterEach(() => {

@@ -68,17 +68,19 @@ const attr = (r: RelevantContent, name: string) => r.documentAttributes?.find((a
 let alice: UserSession, bob: UserSession, carol: UserSession, erin: UserSession;
 
 beforeAll(async () => {
-  [alice, bob, carol, erin] = await Promise.all(
-    ['alice', 'bob', 'carol', 'erin'].map((u) => sessionFor(sandbox(), u, 'idc')),
-  );
+  [alice, bob, carol, erin] = await Promise.all([
+    sessionFor(sandbox(), 'alice', 'idc'),
+    sessionFor(sandbox(), 'bob', 'idc'),
+    sessionFor(sandbox(), 'carol', 'idc'),
+    sessionFor(sandbox(), 'erin', 'idc'),
+  ]);
 });
 
 describe('SearchRelevantContent: ACLs', () => {
   it('answers the same question with different permitted documents for alice, bob and carol', async () => {
-    const [a, b, c] = await Promise.all(
-      [alice, bob, carol].map((s) => search(s, TRAVEL, { maxResults: 100 })),
-    );
-    const [da, db, dc] = [a, b, c].map((r) => docIds(r.relevantContent));
+    const ids = async (s: UserSession) =>
+      docIds((await search(s, TRAVEL, { maxResults: 100 })).relevantContent);
+    const [da, db, dc] = await Promise.all([ids(alice), ids(bob), ids(carol)]);
     expect(da.has('eng-conference-travel-guidelines')).toBe(true);
     expect(db.has('fin-travel-audit-procedure')).toBe(true);
     expect(dc.has('hr-relocation-travel-allowance')).toBe(true);
@@ -286,9 +288,10 @@ describe('SearchRelevantContent: validation and access', () => {
   });
 
   it('applies email ACLs (and Q group store membership) in the IAM-federation application', async () => {
-    const [fa, fd] = await Promise.all(
-      ['alice', 'dave'].map((u) => sessionFor(sandbox(), u, 'iam-federation')),
-    );
+    const [fa, fd] = await Promise.all([
+      sessionFor(sandbox(), 'alice', 'iam-federation'),
+      sessionFor(sandbox(), 'dave', 'iam-federation'),
+    ]);
     const a = docIds(
       (await search(fa, 'performance review rating Alice', { maxResults: 100 })).relevantContent,
     );
