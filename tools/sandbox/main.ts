@@ -4,6 +4,9 @@
  */
 import { startSandbox } from './index.js';
 
+// stdout carries exactly one line, the description: anything a library logs goes to stderr.
+console.log = console.info = console.debug = console.error;
+
 const port = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 
 const sandbox = await startSandbox({
