@@ -123,7 +123,7 @@ export const login: Command = {
         timeoutSeconds = Number(flags.timeout);
         if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
           process.stderr.write(
-            `--timeout must be a whole number of seconds above 0, not "${String(flags.timeout)}".\n`,
+            `--timeout must be a whole number of seconds above 0, not "${String(flags.timeout)}".\n\n${USAGE}`,
           );
           return 2;
         }

@@ -1,0 +1,247 @@
+/**
+ * `qindex-mcp login | whoami | logout` as spawned processes (dist/src/cli.js) against the sandbox IdP:
+ * device login approved through the control API, browser login in headless Chromium, logout with and
+ * without the IdP, Ctrl-C, usage errors, an unreachable IdP, and no token ever printed.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOidc } from '../../src/auth/oidc.js';
+import { refreshGrant } from '../../src/auth/refresh.js';
+import { fileStore } from '../../src/auth/store/file.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { CHROMIUM, launchChromium, signInWithBrowser } from '../auth/chromium.js';
+import { cliEnv, leaked, runNode, signInConfig, tempDir, type RunOptions } from '../auth/helpers.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+const sandbox = useSandbox();
+const control = () => controlClient(sandbox().description.control);
+afterEach(async () => control().setSwitches({ idpDown: false }));
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
+});
+
+const idpFlags = () => [
+  '--issuer',
+  sandbox().description.issuer,
+  '--client-id',
+  sandbox().description.clients.native,
+  '--token-store',
+  'file',
+];
+const cli = (args: string[], dir: string, extraEnv: Record<string, string> = {}, options: RunOptions = {}) =>
+  runNode([CLI, ...args], cliEnv(dir, extraEnv), options);
+
+/** Runs a device login, approving the code it prints for `username`. */
+function deviceLogin(dir: string, username: string, args: string[] = []) {
+  let approved = false;
+  return cli(
+    ['login', ...args, ...idpFlags()],
+    dir,
+    {},
+    {
+      onStderr: (_chunk, all) => {
+        const m = /enter the code: (\S+)/.exec(all);
+        if (m && !approved) {
+          approved = true;
+          void control().approveDevice({ userCode: m[1]!, username });
+        }
+      },
+    },
+  );
+}
+
+describe('qindex-mcp login/whoami/logout (spawned)', () => {
+  it('device login is the default without a display; whoami shows who, never a token; logout revokes', async () => {
+    const dir = await tempDir();
+    const login = await deviceLogin(dir, 'alice', ['--profile', 'work']);
+    expect(login.code).toBe(0);
+    expect(login.stderr).toMatch(/To sign in, open http:\/\/127\.0\.0\.1:\d+\/device/);
+    expect(login.stderr).toContain('Signed in: alice@example.com (subject alice)');
+    expect(login.stdout).toBe('');
+    const file = join(dir, 'logins', 'work.json');
+    const { refreshToken } = JSON.parse(await readFile(file, 'utf8'));
+
+    const json = await cli(['whoami', '--json', '--profile', 'work', ...idpFlags()], dir);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      signedIn: true,
+      profile: 'work',
+      subject: 'alice',
+      email: 'alice@example.com',
+      issuer: sandbox().description.issuer,
+      store: 'file',
+      location: file,
+    });
+    const plain = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe('');
+    expect(plain.stderr).toContain(`alice@example.com (subject alice) at ${sandbox().description.issuer}`);
+    expect(plain.stderr).toContain(file);
+
+    const logout = await cli(['logout', '--profile', 'work', ...idpFlags()], dir);
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toContain('revoked at the IdP');
+    expect(existsSync(file)).toBe(false);
+    const revoked = await refreshGrant(
+      createOidc(signInConfig(sandbox().description).idp),
+      refreshToken,
+      'work',
+    ).catch((e: { code: string }) => e.code);
+    expect(revoked).toBe('login_expired');
+    const gone = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('Not signed in (profile "work"). Run `qindex-mcp login --profile work`.');
+
+    for (const out of [login, json, plain, logout, gone])
+      expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))(
+    'browser login with --no-open, finished in headless Chromium',
+    async () => {
+      const dir = await tempDir();
+      const browser: Browser = await launchChromium();
+      try {
+        let started = false;
+        let page: Promise<string> = Promise.resolve('');
+        const login = await cli(
+          ['login', '--no-open', ...idpFlags()],
+          dir,
+          {},
+          {
+            onStderr: (_chunk, all) => {
+              const m = /Open this URL in a browser to sign in:\s+(\S+)/.exec(all);
+              if (m && !started) {
+                started = true;
+                page = signInWithBrowser(browser, m[1]!, 'dave', 'dave-pw').then((p) => p.content());
+              }
+            },
+          },
+        );
+        expect(login.code).toBe(0);
+        expect(login.stderr).toContain('Signed in: dave@example.com');
+        expect(await page).toContain('qindex-mcp is signed in as dave@example.com');
+        const { refreshToken } = JSON.parse(await readFile(join(dir, 'logins', 'default.json'), 'utf8'));
+        expect(leaked(login.stdout + login.stderr, [refreshToken])).toBeUndefined();
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  it('logout still removes the login when the IdP is down, and says it could not revoke', async () => {
+    const dir = await tempDir();
+    const d = sandbox().description;
+    const refreshToken = await control().mintRefreshToken({ username: 'bob' });
+    await fileStore(join(dir, 'logins')).write('default', {
+      refreshToken,
+      issuer: d.issuer,
+      clientId: d.clients.native,
+      subject: 'bob',
+      updatedAt: new Date().toISOString(),
+    });
+    await control().setSwitches({ idpDown: true });
+    const logout = await cli(['logout', ...idpFlags()], dir);
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toContain('could not be revoked at the IdP');
+    expect(logout.stderr).toContain(`${d.issuer}/.well-known/openid-configuration`);
+    expect(existsSync(join(dir, 'logins', 'default.json'))).toBe(false);
+    expect(leaked(logout.stdout + logout.stderr, [refreshToken])).toBeUndefined();
+  });
+
+  it('a revoked QINDEX_REFRESH_TOKEN gives the sign-in-again message, without printing the token', async () => {
+    const dir = await tempDir();
+    const refreshToken = await control().mintRefreshToken({ username: 'erin' });
+    const ok = await cli(['whoami', '--json', ...idpFlags()], dir, { QINDEX_REFRESH_TOKEN: refreshToken });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      subject: 'erin',
+      store: 'env',
+      location: 'QINDEX_REFRESH_TOKEN',
+    });
+    await control().revokeUser('erin');
+    const dead = await cli(['whoami', ...idpFlags()], dir, { QINDEX_REFRESH_TOKEN: refreshToken });
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain('has expired or was revoked');
+    expect(dead.stderr).toContain('Sign in again with `qindex-mcp login`.');
+    for (const out of [ok, dead]) expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
+  });
+
+  it('stops on Ctrl-C during a device login and stores nothing', async () => {
+    const dir = await tempDir();
+    let sent = false;
+    const run = cli(
+      ['login', '--device', ...idpFlags()],
+      dir,
+      {},
+      {
+        onStderr: (_c, all) => {
+          if (!sent && /enter the code:/.test(all)) {
+            sent = true;
+            run.kill('SIGINT');
+          }
+        },
+      },
+    );
+    const out = await run;
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('The device sign-in was cancelled.');
+    expect(existsSync(join(dir, 'logins', 'default.json'))).toBe(false);
+  });
+
+  it('names the URL it could not reach', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const out = await cli(
+      [
+        'login',
+        '--device',
+        '--issuer',
+        `http://127.0.0.1:${port}`,
+        '--client-id',
+        'qindex-mcp',
+        '--token-store',
+        'file',
+      ],
+      await tempDir(),
+    );
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(
+      `Cannot reach the identity provider at http://127.0.0.1:${port}/.well-known/openid-configuration (ECONNREFUSED)`,
+    );
+  });
+
+  it('exits 2 on usage errors and 0 on --help', async () => {
+    const dir = await tempDir();
+    const usage = [
+      ['login', '--device', '--browser'],
+      ['login', '--bogus'],
+      ['login', '--timeout', 'soon'],
+      ['whoami', 'extra'],
+      ['logout', '--json'],
+    ];
+    const help = ['login', 'logout', 'whoami'];
+    const [bad, good] = await Promise.all([
+      Promise.all(usage.map((args) => cli([...args, ...idpFlags()], dir))),
+      Promise.all(help.map((command) => cli([command, '--help'], dir))),
+    ]);
+    bad.forEach((out, i) => {
+      expect(out.code, usage[i]!.join(' ')).toBe(2);
+      expect(out.stderr).toContain('Usage: qindex-mcp');
+    });
+    good.forEach((out, i) => {
+      expect(out.code).toBe(0);
+      expect(out.stderr).toContain(`Usage: qindex-mcp ${help[i]}`);
+      expect(out.stdout).toBe('');
+    });
+  });
+});
