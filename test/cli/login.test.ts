@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOidc } from '../../src/auth/oidc.js';
 import { refreshGrant } from '../../src/auth/refresh.js';
 import { fileStore } from '../../src/auth/store/file.js';
