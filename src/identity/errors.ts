@@ -60,7 +60,7 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
   const audience = [ctx.claims?.aud ?? config.idp.clientId].flat().join(', ');
   const email = ctx.claims?.email;
   const opts = { cause: e };
-  const said = `(${step} answered ${name}: ${clip(detail)})`;
+  const said = `(${step} answered ${name}: ${clip(shown(err))})`;
 
   if (isReusedAssertion(e)) {
     return new QindexError(
@@ -290,6 +290,12 @@ export function loginExpired(profile: string, cause?: unknown): QindexError {
     cause,
     remedy: `Sign in again: run \`qindex-mcp login --profile ${profile}\`.`,
   });
+}
+
+/** AWS's own explanation, for people: sso-oidc puts it in error_description (message is "UnknownError"). */
+function shown(err: AwsErrorLike): string {
+  const message = err.message && err.message !== 'UnknownError' ? err.message : undefined;
+  return err.error_description ?? message ?? err.error ?? err.name ?? 'no detail';
 }
 
 function text(err: AwsErrorLike): string {

@@ -174,6 +174,17 @@ describe('qindex-mcp doctor', () => {
     });
   });
 
+  it('data-accessor with a wrong tenant id: CreateTokenWithIAM fails after the tagged AssumeRole', async () => {
+    const o = await doctor('data-accessor', { overrides: { mode: { tenantId: 'tenant-wrong' } } });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sts:AssumeRole (tenant tag)')?.status).toBe('passed');
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')).toMatchObject({
+      status: 'failed',
+      code: 'tenant_mismatch',
+    });
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.remedy).toContain('mode.tenantId');
+  });
+
   it('a wrong retriever: SearchRelevantContent fails; human output goes to stderr', async () => {
     const o = await doctor('idc', {
       overrides: { q: { retrieverId: 'ret00000-0000-4000-8000-00000000dead' } },

@@ -229,7 +229,9 @@ describe('errors name the field, the source and what is expected', () => {
 describe('published JSON Schema', () => {
   it('schema/config.schema.json is what `npm run gen:schema` generates', async () => {
     const committed = await readFile(SCHEMA_PATH, 'utf8');
-    expect(committed).toBe(await configSchemaText());
+    expect(committed, 'schema/config.schema.json is stale: run `npm run gen:schema`').toBe(
+      await configSchemaText(),
+    );
     const schema = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown> };
     expect(schema.required).toEqual(expect.arrayContaining(['idp', 'mode', 'q']));
     expect(Object.keys(schema.properties)).toEqual(
