@@ -174,6 +174,11 @@ describe('authorization code + PKCE, scripted', () => {
       'https://aws.amazon.com/tags': { principal_tags: { Email: ['alice@example.com'] } },
     });
     expect(Number(claims.exp) - Number(claims.iat)).toBe(3600);
+    // Without a resource the access token is opaque and good at userinfo.
+    const me = await fetch(`${issuer()}/me`, {
+      headers: { authorization: `Bearer ${tokens.body.access_token}` },
+    });
+    expect(await me.json()).toMatchObject({ sub: 'alice', email: 'alice@example.com' });
   });
 
   it('accepts a loopback redirect on any port (localhost too) and refuses a wrong code_verifier', async () => {

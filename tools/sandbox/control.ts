@@ -90,6 +90,12 @@ type Handler = (body: unknown, params: string[]) => Promise<unknown> | unknown;
 export async function startControl(deps: ControlDeps): Promise<{ url: string; close(): Promise<void> }> {
   const routes = controlRoutes(deps);
   const server = createServer((req, res) => {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return sendJson(res, 403, {
+        error: 'forbidden',
+        message: 'the control API answers loopback callers only',
+      });
+    }
     serve(routes, req, res).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, 'internal_error', String(err));
       sendJson(res, e.status, { error: e.code, message: e.message });
@@ -268,6 +274,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     throw new HttpError(400, 'invalid_json', 'body: not valid JSON');
   }
 }
+
+const isLoopback = (address = '') =>
+  address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   if (res.headersSent) return void res.destroy();
