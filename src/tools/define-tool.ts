@@ -56,11 +56,14 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, log: McpLog)
       signal: extra.signal,
       ...(progressToken !== undefined
         ? {
-            progress: (progress: number, message?: string) =>
-              extra.sendNotification({
+            progress: async (progress: number, message?: string) => {
+              // After a cancel the client has forgotten the token: stay quiet.
+              if (extra.signal.aborted) return;
+              await extra.sendNotification({
                 method: 'notifications/progress',
                 params: { progressToken, progress, ...(message !== undefined ? { message } : {}) },
-              }),
+              });
+            },
           }
         : {}),
     };

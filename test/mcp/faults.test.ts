@@ -152,26 +152,26 @@ describe('IAM federation subscription quirk', () => {
 });
 
 describe('cancellation', () => {
-  it('aborts the upstream Chat stream when the client cancels', async () => {
+  it('aborts the upstream Chat stream when the client cancels mid-answer', async () => {
     const aborted = () => counter(alice, 'qbusiness:Chat:aborted');
     const before = await aborted();
-    const chats = await counter(alice, 'qbusiness:Chat');
-    await alice.control.setFault('qbusiness:Chat', { latencyMs: 2000 });
     const controller = new AbortController();
-    try {
-      const call = alice.client.callTool(
-        { name: 'chat', arguments: { message: 'Summarize every engineering runbook.' } },
-        CallToolResultSchema,
-        { onprogress: () => undefined, signal: controller.signal },
-      );
-      // Abort once the upstream call is in flight.
-      expect(await eventually(async () => (await counter(alice, 'qbusiness:Chat')) > chats)).toBe(true);
-      setTimeout(() => controller.abort('user cancelled'), 200);
-      await expect(call).rejects.toThrow();
-      expect(await eventually(async () => (await aborted()) > before)).toBe(true);
-    } finally {
-      await alice.control.clearFaults();
-    }
+    let progressSeen = 0;
+    const call = alice.client.callTool(
+      { name: 'chat', arguments: { message: 'Summarize the engineering on-call escalation policy.' } },
+      CallToolResultSchema,
+      {
+        // Cancel as soon as the first part of the answer arrives: the upstream stream is mid-way.
+        onprogress: () => {
+          progressSeen++;
+          controller.abort('user cancelled');
+        },
+        signal: controller.signal,
+      },
+    );
+    await expect(call).rejects.toThrow();
+    expect(progressSeen).toBeGreaterThan(0);
+    expect(await eventually(async () => (await aborted()) > before)).toBe(true);
     // The server is still fine afterwards.
     expect((await search(alice)).isError).toBeFalsy();
   });
@@ -179,7 +179,12 @@ describe('cancellation', () => {
 
 describe('hygiene under faults', () => {
   it('kept stdout JSON-RPC only and stderr free of secrets', () => {
-    expect(alice.errors.map((e) => e.message)).toEqual([]);
+    // A progress notification already on the wire when the client cancelled is the only acceptable
+    // complaint (the client forgot the token); a non-JSON-RPC stdout line would show up here otherwise.
+    const errors = alice.errors
+      .map((e) => e.message)
+      .filter((m) => !/progress notification for an unknown token/.test(m));
+    expect(errors).toEqual([]);
     const secret = sandbox().description.modes.idc.baseCredentials.secretAccessKey;
     expect(alice.stderr()).not.toContain(alice.refreshToken);
     expect(alice.stderr()).not.toContain(secret);
