@@ -146,7 +146,15 @@ describe('freshIdToken from the store', () => {
   });
 });
 
-describe('the IdP unreachable or down', () => {
+describe('the IdP unreachable, down or insecure', () => {
+  it('refuses a plain-HTTP issuer that is not a loopback address', () => {
+    const idp = signInConfig(sandbox().description, { idp: { issuer: 'http://idp.example.com' } }).idp;
+    expect(() => createOidc(idp)).toThrow(expect.objectContaining({ code: 'insecure_issuer' }));
+    expect(createOidc({ ...idp, issuer: sandbox().description.issuer }).issuer).toBe(
+      sandbox().description.issuer,
+    );
+  });
+
   it('names the discovery URL when nothing listens at the issuer', async () => {
     const issuer = `http://127.0.0.1:${await closedPort()}`;
     const signIn = openSignIn(signInConfig(sandbox().description, { idp: { issuer } }), {
