@@ -106,6 +106,26 @@ describe('HTTP transport, bearer mode', () => {
     await Promise.all([alice.client.close(), bob.client.close()]);
   });
 
+  it('answers a tool call with an actionable error result when the exchange is refused (not a 401)', async () => {
+    // mallory is known to the IdP but not to IAM Identity Center (the email-mismatch failure).
+    const mallory = await connect(server.url, await token('mallory'));
+    const result = await search(mallory.client, 'vpn');
+    expect(result.isError).toBe(true);
+    expect(result.text).toMatch(/IAM Identity Center/);
+    await mallory.client.close();
+  });
+
+  it('keeps several sessions of one user open beyond the per-user request limit', async () => {
+    const t = await token('dave');
+    // Each open session holds a GET notification stream; 20 of them exceed the 16 request slots.
+    const sessions = [];
+    for (let i = 0; i < 20; i++) sessions.push(await connect(server.url, t));
+    const results = [];
+    for (const { client } of sessions) results.push(await search(client, 'office guide'));
+    expect(results.filter((r) => r.isError)).toEqual([]);
+    await Promise.all(sessions.map(({ client }) => client.close()));
+  });
+
   it("answers 404 to another user's token on a session id", async () => {
     const alice = await connect(server.url, await token('alice'));
     const sessionId = alice.transport.sessionId!;

@@ -159,13 +159,15 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
 
     const principal = await authenticate(req, res);
     if (!principal) return;
-    const release = concurrency.acquire(principal.key);
+    // GET opens a session's long-lived notification stream: it is bounded by the session count, does
+    // not take one of the user's request slots, and shutdown does not wait for it.
+    const stream = req.method === 'GET';
+    const release = stream ? () => undefined : concurrency.acquire(principal.key);
     if (!release) {
       res.setHeader('retry-after', '1');
       return json(res, 429, rpcError(-32000, 'Too many concurrent requests for this user.'));
     }
-    // GET opens a long-lived notification stream: shutdown does not wait for it.
-    const leave = req.method === 'GET' ? () => undefined : inFlight.enter();
+    const leave = stream ? () => undefined : inFlight.enter();
     res.once('close', () => {
       release();
       leave();
