@@ -57,7 +57,13 @@ interface Outcome {
 
 async function doctor(
   mode: SandboxMode,
-  options: { overrides?: ConfigOverrides; username?: string | null; file?: string; human?: boolean } = {},
+  options: {
+    overrides?: ConfigOverrides;
+    username?: string | null;
+    file?: string;
+    human?: boolean;
+    noAwsKeys?: boolean;
+  } = {},
 ): Promise<Outcome> {
   const sb = sandbox();
   const input = configInputFor(sb.description, mode, { logging: { level: 'info' }, ...options.overrides });
@@ -72,8 +78,12 @@ async function doctor(
     PATH: process.env.PATH,
     HOME: dir,
     QINDEX_CONFIG_DIR: join(dir, 'cfg'),
-    AWS_ACCESS_KEY_ID: base.baseCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: base.baseCredentials.secretAccessKey,
+    ...(options.noAwsKeys
+      ? {}
+      : {
+          AWS_ACCESS_KEY_ID: base.baseCredentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: base.baseCredentials.secretAccessKey,
+        }),
     AWS_EC2_METADATA_DISABLED: 'true',
     ...(refreshToken ? { QINDEX_REFRESH_TOKEN: refreshToken } : {}),
   };
@@ -95,7 +105,8 @@ async function doctor(
 const step = (o: Outcome, name: string) => o.report.steps.find((s) => s.name === name);
 const statuses = (o: Outcome) => o.report.steps.map((s) => `${s.name}:${s.status}`);
 
-describe('qindex-mcp doctor', () => {
+// Each test spawns its own CLI against the shared sandbox with its own user and config: they run side by side.
+describe.concurrent('qindex-mcp doctor', { timeout: 60_000 }, () => {
   it('passes every step on a good idc configuration', async () => {
     const o = await doctor('idc');
     expect(o.code).toBe(0);
@@ -183,6 +194,17 @@ describe('qindex-mcp doctor', () => {
       code: 'tenant_mismatch',
     });
     expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.remedy).toContain('mode.tenantId');
+  });
+
+  it('no AWS credentials for the app: the first signed call fails, saying where credentials come from', async () => {
+    const o = await doctor('idc', { noAwsKeys: true });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sign-in')?.status).toBe('passed');
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')).toMatchObject({
+      status: 'failed',
+      code: 'aws_credentials_missing',
+    });
+    expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.remedy).toContain('AWS_PROFILE');
   });
 
   it('a wrong retriever: SearchRelevantContent fails; human output goes to stderr', async () => {
