@@ -463,6 +463,7 @@ describe('switches, faults and counters', () => {
     expect((await token({ grant_type: 'refresh_token', refresh_token: rt, client_id: CLIENT })).status).toBe(
       503,
     );
+    expect((await control().counters())['idp:token']).toBe(1);
     await control().setSwitches({ idpDown: false });
     expect((await token({ grant_type: 'refresh_token', refresh_token: rt, client_id: CLIENT })).status).toBe(
       200,

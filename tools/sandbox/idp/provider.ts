@@ -179,16 +179,15 @@ export async function createIdp(deps: {
   const tokens = createIdpTokens(provider, world, store);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://idp').pathname;
+    const operation = req.method === 'POST' ? ENDPOINTS[path] : undefined;
+    // Counted even while the IdP is down: tests see how often a client knocked.
+    if (operation) countCall(state, operation);
     if (state.switches.idpDown) {
       return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the IdP is down' });
     }
-    const path = new URL(req.url ?? '/', 'http://idp').pathname;
-    const operation = req.method === 'POST' ? ENDPOINTS[path] : undefined;
-    if (operation) {
-      countCall(state, operation);
-      const fault = await takeFault(state, operation);
-      if (fault) return sendFault(req, res, fault);
-    }
+    const fault = operation ? await takeFault(state, operation) : undefined;
+    if (fault) return sendFault(req, res, fault);
     if (await interactions(req, res, path)) return;
     oidc(req, res);
   };
