@@ -120,19 +120,17 @@ export function toQindexError(e: unknown, operation: string): QindexError {
         },
       );
     }
-    case 'ResourceNotFoundException':
-      return new QindexError(
-        'q_not_found',
-        `${what}: ${err.resourceType ?? 'resource'} ${err.resourceId ?? ''} not found (${detail}).`.replace(
-          '  ',
-          ' ',
-        ),
-        {
-          ...opts,
-          remedy:
-            'Check the id (conversation, message or document ids come from earlier results of the same user), or the application/index ids in the configuration.',
-        },
-      );
+    case 'ResourceNotFoundException': {
+      const named =
+        err.resourceId && !detail.includes(err.resourceId)
+          ? ` (${err.resourceType ?? 'resource'} ${err.resourceId})`
+          : '';
+      return new QindexError('q_not_found', `${what}: ${detail.replace(/\.$/, '')}${named}.`, {
+        ...opts,
+        remedy:
+          'Check the id: conversation, message and document ids come from earlier results for the same user, and documents this user may not read are reported as not found.',
+      });
+    }
     case 'ConflictException':
       return new QindexError('q_conflict', `${what}: conflict (${detail}).`, {
         ...opts,
