@@ -102,10 +102,8 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   const users = createUserCache<UserContext>({
     max: limits.maxCachedUsers,
     idleMs: limits.userIdleSeconds * 1000,
-    build: (identity, key, latestToken) => {
-      const tenant = tenantOf({ [http.tenantClaim]: identity.tenant });
-      return makeUser(identity.tenant === undefined ? config : tenant.config, identity, key, latestToken);
-    },
+    build: (identity, key, latestToken) =>
+      makeUser(tenantOf.configOf(identity.tenant), identity, key, latestToken),
     // Later, not now: a call that started just before the eviction may still be using the client.
     onEvict: (entry) => setTimeout(() => entry.context.dispose(), 60_000).unref(),
   });
@@ -159,6 +157,19 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
 
     const principal = await authenticate(req, res);
     if (!principal) return;
+    const started = Date.now();
+    res.once('finish', () =>
+      // The key is a hash of the user: requests can be correlated without naming anyone.
+      logger.debug(
+        {
+          method: req.method,
+          status: res.statusCode,
+          ms: Date.now() - started,
+          user: principal.key.slice(0, 12),
+        },
+        'request',
+      ),
+    );
     // GET opens a session's long-lived notification stream: it is bounded by the session count, does
     // not take one of the user's request slots, and shutdown does not wait for it.
     const stream = req.method === 'GET';

@@ -13,13 +13,18 @@ export interface Tenant {
   config: QindexConfig;
 }
 
-export type TenantResolver = (claims: JWTPayload) => Tenant;
+export interface TenantResolver {
+  /** The token's tenant; throws QindexError `unknown_tenant` (answered 403) when it names none configured. */
+  (claims: JWTPayload): Tenant;
+  /** The configuration of a tenant `resolve` returned (the base one for `undefined`). */
+  configOf(name: string | undefined): QindexConfig;
+}
 
 export function createTenantResolver(config: QindexConfig): TenantResolver {
   const http = config.http;
   if (!http?.tenants) {
     const single: Tenant = { name: undefined, config };
-    return () => single;
+    return Object.assign(() => single, { configOf: () => config });
   }
   const mode = config.mode;
   if (mode.type !== 'data-accessor') {
@@ -49,7 +54,7 @@ export function createTenantResolver(config: QindexConfig): TenantResolver {
     });
   }
   const claim = http.tenantClaim;
-  return (claims) => {
+  const resolve = (claims: JWTPayload): Tenant => {
     const value = claims[claim];
     if (typeof value !== 'string' || value === '') {
       throw new QindexError('unknown_tenant', `The token carries no "${claim}" claim naming a tenant.`, {
@@ -64,4 +69,7 @@ export function createTenantResolver(config: QindexConfig): TenantResolver {
     }
     return tenant;
   };
+  return Object.assign(resolve, {
+    configOf: (name: string | undefined) => (name !== undefined && tenants.get(name)?.config) || config,
+  });
 }
