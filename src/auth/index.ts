@@ -73,7 +73,17 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
 
   async function refreshFromEnv(): Promise<TokenSet> {
     return withProfileLock(profile, {}, async () => {
-      const tokens = await refreshGrant(oidc, envRefreshToken!, profile);
+      const tokens = await refreshGrant(oidc, envRefreshToken!, profile).catch((e: unknown) => {
+        if (!(e instanceof QindexError && e.code === 'login_expired')) throw e;
+        throw new QindexError(
+          'login_expired',
+          `The refresh token in QINDEX_REFRESH_TOKEN has expired or was revoked at ${oidc.issuer}.`,
+          {
+            remedy: `Put a new refresh token in QINDEX_REFRESH_TOKEN, or unset it and sign in with ${loginCmd}.`,
+            cause: e,
+          },
+        );
+      });
       // Rotation: the new value lives in memory only; the environment cannot be written back.
       if (tokens.refreshToken) envRefreshToken = tokens.refreshToken;
       envInfo = {

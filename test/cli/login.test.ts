@@ -169,8 +169,8 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     await control().revokeUser('erin');
     const dead = await cli(['whoami', ...idpFlags()], dir, { QINDEX_REFRESH_TOKEN: refreshToken });
     expect(dead.code).toBe(1);
-    expect(dead.stderr).toContain('has expired or was revoked');
-    expect(dead.stderr).toContain('Sign in again with `qindex-mcp login`.');
+    expect(dead.stderr).toContain('The refresh token in QINDEX_REFRESH_TOKEN has expired or was revoked');
+    expect(dead.stderr).toContain('unset it and sign in with `qindex-mcp login`.');
     for (const out of [ok, dead]) expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
   });
 
