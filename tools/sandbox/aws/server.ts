@@ -6,9 +6,10 @@
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   createServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
 } from 'node:http2';
+import type { Readable } from 'node:stream';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { World } from '../world.js';
@@ -25,8 +26,6 @@ import { createTokenVerifier } from './jwt.js';
 import { createQBusinessService } from './qbusiness/index.js';
 import type { EmulatorRequest, EmulatorResponse, ServiceHandler } from './types.js';
 
-type AnyRequest = IncomingMessage | Http2ServerRequest;
-type AnyResponse = ServerResponse | Http2ServerResponse;
 /** What the client signed, as it came off the wire. */
 type Wire = { rawPath: string; headers: Record<string, string> };
 
@@ -87,22 +86,26 @@ export async function startAwsEmulator(deps: {
     return service(req, verified.caller, verified.scope);
   };
 
-  const onRequest = (rq: AnyRequest, rs: AnyResponse) => {
-    handle(rq, rs, route).catch((err: unknown) => {
+  const onExchange = (ex: Exchange) => {
+    handle(ex, route).catch((err: unknown) => {
+      // A stream that throws after its headers went out is cut (that is how a service drops a stream).
+      if (ex.sink.headersSent()) return ex.sink.destroy();
       // A bug in a service must not take the emulator down: answer 500 in a neutral shape.
       console.error('[aws-emulator] internal error:', err instanceof Error ? err.stack : err);
-      if (!rs.headersSent) {
-        writeResponse(
-          rs,
-          restJsonError(500, 'InternalFailure', 'The sandbox failed to process the request.'),
-          undefined,
-        ).catch(() => rs.destroy());
-      } else rs.destroy();
+      writeResponse(
+        ex.sink,
+        restJsonError(500, 'InternalFailure', 'The sandbox failed to process the request.'),
+        undefined,
+      ).catch(() => ex.sink.destroy());
     });
   };
 
-  const h1 = createHttp1Server({ keepAlive: true, keepAliveTimeout: 60_000 }, onRequest);
-  const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1000 } }, onRequest);
+  const h1 = createHttp1Server({ keepAlive: true, keepAliveTimeout: 60_000 }, (rq, rs) =>
+    onExchange(http1Exchange(rq, rs)),
+  );
+  // The stream API, not the compat layer: the qbusiness client opens a fresh session per call, so this is hot.
+  const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1000 } });
+  h2.on('stream', (stream, headers) => onExchange(http2Exchange(stream, headers)));
   h2.on('sessionError', () => undefined);
   h1.on('clientError', (_err, socket) => socket.destroy());
 
@@ -157,29 +160,120 @@ function guessService(req: EmulatorRequest): string {
   return 'qbusiness';
 }
 
-async function handle(
-  rq: AnyRequest,
-  rs: AnyResponse,
-  route: (req: EmulatorRequest, wire: Wire) => Promise<EmulatorResponse>,
-): Promise<void> {
-  const controller = new AbortController();
-  rs.on('close', () => {
-    // writableEnded, not writableFinished: an HTTP/2 response reset by the client reports itself finished.
-    if (!rs.writableEnded) controller.abort();
-  });
-  const url = rq.url ?? '/';
-  const q = url.indexOf('?');
-  const rawPath = q < 0 ? url : url.slice(0, q);
+/** One request/response, whichever protocol carried it. */
+interface Exchange {
+  method: string;
+  url: string;
+  /** Lower-cased; pseudo-headers other than `:authority` removed. */
+  headers: Record<string, string>;
+  httpVersion: '1.1' | '2.0';
+  body: Readable;
+  sink: Sink;
+}
+
+/** Where a response goes: an HTTP/1.1 ServerResponse or an HTTP/2 stream. */
+interface Sink {
+  head(status: number, headers: Record<string, string>, endStream: boolean): void;
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Buffer): void;
+  headersSent(): boolean;
+  gone(): boolean;
+  destroy(): void;
+  /** Resolves on 'drain' or 'close'. */
+  drained(): Promise<unknown>;
+  onClose(cb: () => void): void;
+  finished(): boolean;
+}
+
+function http1Exchange(rq: IncomingMessage, rs: ServerResponse): Exchange {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rq.headers)) {
-    if (k.startsWith(':') || v === undefined) continue;
+  for (const [k, v] of Object.entries(rq.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  return {
+    method: rq.method ?? 'GET',
+    url: rq.url ?? '/',
+    headers,
+    httpVersion: '1.1',
+    body: rq,
+    sink: {
+      head: (status, h) => {
+        rs.writeHead(status, h);
+      },
+      write: (chunk) => rs.write(chunk),
+      end: (chunk) => (chunk ? rs.end(chunk) : rs.end()),
+      headersSent: () => rs.headersSent,
+      gone: () => rs.destroyed,
+      destroy: () => rs.destroy(),
+      drained: () => Promise.race([once(rs, 'drain'), once(rs, 'close')]),
+      onClose: (cb) => rs.on('close', cb),
+      finished: () => rs.writableFinished,
+    },
+  };
+}
+
+function http2Exchange(stream: ServerHttp2Stream, raw: IncomingHttpHeaders): Exchange {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined || (k.startsWith(':') && k !== ':authority')) continue;
     headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
-  const authority = rq.headers[':authority'];
-  const wireHeaders = typeof authority === 'string' ? { ...headers, ':authority': authority } : headers;
-  if (!headers['host'] && typeof authority === 'string') headers['host'] = authority;
-  const chunks: Buffer[] = [];
-  for await (const chunk of rq as AsyncIterable<Buffer>) chunks.push(chunk);
+  let sent = false;
+  return {
+    method: String(raw[':method'] ?? 'GET'),
+    url: String(raw[':path'] ?? '/'),
+    headers,
+    httpVersion: '2.0',
+    body: stream,
+    sink: {
+      head: (status, h, endStream) => {
+        sent = true;
+        const out: Record<string, string | number> = { ':status': status };
+        for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+        stream.respond(out, { endStream });
+      },
+      write: (chunk) => stream.write(chunk),
+      end: (chunk) => (chunk ? stream.end(chunk) : stream.end()),
+      headersSent: () => sent || stream.headersSent,
+      gone: () => stream.destroyed || stream.closed,
+      destroy: () => stream.destroy(),
+      drained: () => Promise.race([once(stream, 'drain'), once(stream, 'close')]),
+      onClose: (cb) => stream.on('close', cb),
+      finished: () => stream.writableFinished,
+    },
+  };
+}
+
+function readBody(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (c: Buffer) => chunks.push(c));
+    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    body.on('error', reject);
+    body.on('aborted', () => reject(new Error('request aborted')));
+  });
+}
+
+async function handle(ex: Exchange, route: (req: EmulatorRequest, wire: Wire) => Promise<EmulatorResponse>) {
+  const controller = new AbortController();
+  ex.sink.onClose(() => {
+    if (!ex.sink.finished()) controller.abort();
+  });
+  const { url } = ex;
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const wireHeaders = ex.headers;
+  const headers = { ...wireHeaders };
+  const authority = headers[':authority'];
+  if (authority !== undefined) {
+    delete headers[':authority'];
+    headers['host'] ??= authority;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(ex.body);
+  } catch {
+    return; // the client went away mid-request
+  }
   let path: string;
   try {
     path = decodeURIComponent(rawPath);
@@ -187,35 +281,34 @@ async function handle(
     path = rawPath;
   }
   const req: EmulatorRequest = {
-    method: rq.method ?? 'GET',
+    method: ex.method,
     path,
     query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
     headers,
-    body: Buffer.concat(chunks),
-    httpVersion: rq.httpVersion === '2.0' ? '2.0' : '1.1',
+    body,
+    httpVersion: ex.httpVersion,
     signal: controller.signal,
   };
   const res = await route(req, { rawPath, headers: wireHeaders });
-  await writeResponse(rs, res, controller.signal);
+  if (ex.sink.gone()) return;
+  await writeResponse(ex.sink, res, controller.signal);
 }
 
-async function writeResponse(rs: AnyResponse, res: EmulatorResponse, signal: AbortSignal | undefined) {
+async function writeResponse(sink: Sink, res: EmulatorResponse, signal: AbortSignal | undefined) {
   const headers: Record<string, string> = { ...res.headers };
   const body = res.body;
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
     const buf = body === undefined ? Buffer.alloc(0) : typeof body === 'string' ? Buffer.from(body) : body;
     headers['content-length'] = String(buf.length);
-    rs.writeHead(res.status, headers);
-    rs.end(buf);
+    sink.head(res.status, headers, buf.length === 0);
+    if (buf.length) sink.end(buf);
+    else sink.end();
     return;
   }
-  rs.writeHead(res.status, headers);
-  (rs as ServerResponse).flushHeaders?.();
+  sink.head(res.status, headers, false);
   for await (const chunk of body) {
-    if (signal?.aborted || rs.destroyed) break;
-    if (!(rs as ServerResponse).write(chunk)) {
-      await Promise.race([once(rs, 'drain'), once(rs, 'close')]);
-    }
+    if (signal?.aborted || sink.gone()) break;
+    if (!sink.write(chunk)) await sink.drained();
   }
-  if (!rs.destroyed) rs.end();
+  if (!sink.gone()) sink.end();
 }
