@@ -42,8 +42,37 @@ export interface TokenClaims {
   email?: string;
 }
 
+/**
+ * Clients signed with the app's (or ISV's) own credentials carry nothing of the user, so every
+ * provider built from the same configuration and base credentials shares them: an HTTP server with
+ * many users keeps one connection pool, not one per user.
+ */
+const shared = new WeakMap<QindexConfig, WeakMap<object, Map<string, unknown>>>();
+const DEFAULT_CHAIN = {};
+
+function sharedFor<T>(
+  config: QindexConfig,
+  base: BaseCredentials | undefined,
+  key: string,
+  make: () => T,
+): T {
+  let byBase = shared.get(config);
+  if (!byBase) shared.set(config, (byBase = new WeakMap()));
+  const owner = base ?? DEFAULT_CHAIN;
+  let clients = byBase.get(owner);
+  if (!clients) byBase.set(owner, (clients = new Map()));
+  if (!clients.has(key)) clients.set(key, make());
+  return clients.get(key) as T;
+}
+
+/** The base credentials: those given, else the SDK default chain (aws.profile honoured), built once. */
 export function baseCredentialsProvider(config: QindexConfig, base?: BaseCredentials): BaseCredentials {
-  return base ?? fromNodeProviderChain(config.aws.profile ? { profile: config.aws.profile } : {});
+  return (
+    base ??
+    sharedFor(config, undefined, 'default-chain', () =>
+      fromNodeProviderChain(config.aws.profile ? { profile: config.aws.profile } : {}),
+    )
+  );
 }
 
 const endpoint = (config: QindexConfig) => (config.aws.endpoint ? { endpoint: config.aws.endpoint } : {});
@@ -58,6 +87,16 @@ export function createStsClient(config: QindexConfig, credentials?: BaseCredenti
   });
 }
 
+/** STS signed with the base credentials, shared (see above); without `signed`, for unsigned calls. */
+export function sharedStsClient(
+  config: QindexConfig,
+  base: BaseCredentials | undefined,
+  signed = true,
+): STSClient {
+  if (!signed) return sharedFor(config, undefined, 'sts-unsigned', () => createStsClient(config));
+  return sharedFor(config, base, 'sts', () => createStsClient(config, baseCredentialsProvider(config, base)));
+}
+
 /** sso-oidc lives in the IAM Identity Center region, which may differ from the Q region. */
 export function createSsoOidcClient(
   config: QindexConfig,
@@ -70,6 +109,16 @@ export function createSsoOidcClient(
     ...endpoint(config),
     credentials,
   });
+}
+
+export function sharedSsoOidcClient(
+  config: QindexConfig,
+  idcRegion: string,
+  base: BaseCredentials | undefined,
+): SSOOIDCClient {
+  return sharedFor(config, base, `sso-oidc:${idcRegion}`, () =>
+    createSsoOidcClient(config, idcRegion, baseCredentialsProvider(config, base)),
+  );
 }
 
 /** Runs one named call: reports it, and turns any failure into a typed QindexError. */

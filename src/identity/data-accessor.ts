@@ -15,7 +15,7 @@ import {
   JWT_BEARER_GRANT,
   claimsOf,
   createSsoOidcClient,
-  createStsClient,
+  sharedStsClient,
   freshToken,
   identityContextOf,
   requireIdentityContext,
@@ -42,12 +42,13 @@ const TAGGED_SESSION_SECONDS = 900;
 
 export function createDataAccessorExchange(
   deps: ChainDeps & { idcLogin?: IdcLogin },
-  base: BaseCredentials,
+  base: BaseCredentials | undefined,
 ): Exchange {
   const mode = deps.config.mode;
   if (mode.type !== 'data-accessor') throw new Error('createDataAccessorExchange needs mode data-accessor');
-  const sts = createStsClient(deps.config, base);
-  // The sso-oidc client is built once; each exchange installs its own tagged session here. Marked
+  const sts = sharedStsClient(deps.config, base);
+  // The sso-oidc client is built once per provider (it signs with this user's tagged session, so it is
+  // not shared); each exchange installs its own tagged session here. Marked
   // `memoized` so the SDK reads it on every call instead of caching an earlier exchange's session.
   let tagged: AwsCredentialIdentity | undefined;
   const taggedSession = Object.assign(

@@ -3,7 +3,7 @@
  * principal tag) goes straight to sts:AssumeRoleWithWebIdentity, an unsigned call.
  */
 import { AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts';
-import { createStsClient, freshToken, runStep, sessionName, toCredentials, type ChainDeps } from './chain.js';
+import { sharedStsClient, freshToken, runStep, sessionName, toCredentials, type ChainDeps } from './chain.js';
 import type { Exchange } from './idc.js';
 
 export function createIamFederationExchange(deps: ChainDeps): Exchange {
@@ -11,7 +11,7 @@ export function createIamFederationExchange(deps: ChainDeps): Exchange {
   if (mode.type !== 'iam-federation')
     throw new Error(`createIamFederationExchange needs mode iam-federation`);
   // AssumeRoleWithWebIdentity is unsigned: this client never looks for base credentials.
-  const sts = createStsClient(deps.config);
+  const sts = sharedStsClient(deps.config, undefined, false);
   const step = 'sts:AssumeRoleWithWebIdentity' as const;
 
   return async () => {

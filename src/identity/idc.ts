@@ -9,8 +9,8 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import {
   IDENTITY_CENTER_CONTEXT_PROVIDER,
   JWT_BEARER_GRANT,
-  createSsoOidcClient,
-  createStsClient,
+  sharedSsoOidcClient,
+  sharedStsClient,
   freshToken,
   requireIdentityContext,
   runStep,
@@ -28,11 +28,11 @@ export interface ExchangeResult {
 
 export type Exchange = () => Promise<ExchangeResult>;
 
-export function createIdcExchange(deps: ChainDeps, base: BaseCredentials): Exchange {
+export function createIdcExchange(deps: ChainDeps, base: BaseCredentials | undefined): Exchange {
   const mode = deps.config.mode;
   if (mode.type !== 'idc') throw new Error(`createIdcExchange needs mode idc, not ${mode.type}`);
-  const ssoOidc = createSsoOidcClient(deps.config, mode.idcRegion, base);
-  const sts = createStsClient(deps.config, base);
+  const ssoOidc = sharedSsoOidcClient(deps.config, mode.idcRegion, base);
+  const sts = sharedStsClient(deps.config, base);
 
   return async () => {
     const { token, claims } = await freshToken(deps);

@@ -6,7 +6,7 @@
  */
 import type { QindexConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { baseCredentialsProvider, type BaseCredentials, type StepEvent } from './chain.js';
+import type { BaseCredentials, StepEvent } from './chain.js';
 import { createDataAccessorExchange, type IdcLogin } from './data-accessor.js';
 import { createIamFederationExchange } from './iam-federation.js';
 import { createIdcExchange, type Exchange } from './idc.js';
@@ -88,11 +88,11 @@ function createExchange(
 ): Exchange {
   switch (config.mode.type) {
     case 'idc':
-      return createIdcExchange(chain, baseCredentialsProvider(config, deps.baseCredentials));
+      return createIdcExchange(chain, deps.baseCredentials);
     case 'data-accessor':
       return createDataAccessorExchange(
         { ...chain, idcLogin: deps.idcLogin ?? createIdcBrowserLogin(config, { logger: deps.logger }) },
-        baseCredentialsProvider(config, deps.baseCredentials),
+        deps.baseCredentials,
       );
     case 'iam-federation':
       return createIamFederationExchange(chain);

@@ -8,8 +8,15 @@ import { describe, expect, it } from 'vitest';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { isQindexError, type QindexError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSignIn } from '../../src/auth/index.js';
+import { createCredentialProvider } from '../../src/identity/index.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { configFor } from '../helpers/config.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { callerArn, countersSince, search, signedIn } from './harness.js';
+import { callerArn, countersSince, search, signedIn, silent } from './harness.js';
 
 const sandbox = useSandbox();
 
@@ -101,6 +108,31 @@ describe('idc: the chain', () => {
     expect(delta['sso-oauth:CreateTokenWithIAM']).toBe(1);
     expect(delta['sts:AssumeRole']).toBe(1);
     expect((await control.counters()).reusedAssertions).toBe(0);
+  });
+
+  it('providers of many users share one configuration and base credentials without mixing users', async () => {
+    const sb = sandbox();
+    const config = configFor(sb.description, 'idc');
+    const base = { ...sb.description.modes.idc.baseCredentials };
+    const control = controlClient(sb.description.control);
+    const users = ['alice', 'bob', 'carol', 'dave'];
+    const arns = await Promise.all(
+      users.map(async (username) => {
+        const refreshToken = await control.mintRefreshToken({ username, clientId: config.idp.clientId });
+        const env = {
+          QINDEX_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'qindex-id-')),
+          QINDEX_REFRESH_TOKEN: refreshToken,
+        };
+        const signIn = openSignIn({ ...config, profile: username }, { logger: silent, env });
+        const provider = createCredentialProvider(config, {
+          freshIdToken: () => signIn.freshIdToken(),
+          logger: silent,
+          baseCredentials: base,
+        });
+        return callerArn(config, await provider());
+      }),
+    );
+    expect(arns.map((a) => a.split('/').pop())).toEqual(users.map((u) => `qindex-mcp-${u}@example.com`));
   });
 });
 
