@@ -79,6 +79,23 @@ describe('HTTP transport, local one-user mode', () => {
     expect(await rawStatus({ origin: 'https://inspector.example' })).toBe(200);
   });
 
+  it('answers CORS preflights from allowed origins only, and exposes the session id to them', async () => {
+    const preflight = (origin: string) =>
+      fetch(server.url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const ok = await preflight('https://inspector.example');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
+    expect(ok.headers.get('access-control-allow-headers')).toMatch(/mcp-session-id/);
+    expect((await preflight('https://evil.example')).status).toBe(403);
+    const init = await post(server.url, initializeBody, { origin: 'https://inspector.example' });
+    expect(init.status).toBe(200);
+    expect(init.headers.get('access-control-expose-headers')).toMatch(/mcp-session-id/);
+    expect(init.headers.get('mcp-session-id')).toBeTruthy();
+  });
+
   it('has no protected-resource metadata, answers unknown paths with 404 and big bodies with 413', async () => {
     expect((await fetch(new URL('/.well-known/oauth-protected-resource', server.url))).status).toBe(404);
     expect((await fetch(new URL('/other', server.url), { method: 'POST' })).status).toBe(404);

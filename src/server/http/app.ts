@@ -16,7 +16,7 @@ import type { ToolContext } from '../../tools/context.js';
 import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
 import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
 import { metadataPaths, protectedResourceMetadata, sendUnauthorized } from './metadata.js';
-import { checkOrigin, createOriginPolicy } from './origin.js';
+import { checkOrigin, corsHeaders, createOriginPolicy, preflightHeaders } from './origin.js';
 import { createSessionStore, type Session } from './sessions.js';
 import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache } from './shared-cache.js';
 import { createTenantResolver } from './tenants.js';
@@ -150,6 +150,11 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     if (path !== http.path) return json(res, 404, rpcError(-32601, 'Not found'));
     const refused = checkOrigin(req, policy);
     if (refused) return json(res, 403, rpcError(-32000, `Forbidden: ${refused}.`));
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, preflightHeaders(req)).end();
+      return;
+    }
+    for (const [k, v] of Object.entries(corsHeaders(req))) res.setHeader(k, v);
     if (draining) {
       res.setHeader('connection', 'close');
       return json(res, 503, rpcError(-32000, 'The server is shutting down; retry on another replica.'));

@@ -54,3 +54,31 @@ export function checkOrigin(req: IncomingMessage, policy: OriginPolicy): string 
   if (origin !== undefined && !policy.origins.has(normalizeOrigin(origin))) return 'Origin not allowed';
   return undefined;
 }
+
+const CORS_ALLOW_HEADERS =
+  'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
+const CORS_EXPOSE_HEADERS = 'mcp-session-id, mcp-protocol-version, www-authenticate';
+
+/**
+ * CORS headers for a request whose Origin passed `checkOrigin`, so browser-based MCP clients on an
+ * allowed origin can call the endpoint (and read the session id and the auth challenge).
+ */
+export function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  if (!origin) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-expose-headers': CORS_EXPOSE_HEADERS,
+    vary: 'Origin',
+  };
+}
+
+/** The answer to a CORS preflight from an allowed origin. */
+export function preflightHeaders(req: IncomingMessage): Record<string, string> {
+  return {
+    ...corsHeaders(req),
+    'access-control-allow-methods': 'GET, POST, DELETE',
+    'access-control-allow-headers': CORS_ALLOW_HEADERS,
+    'access-control-max-age': '600',
+  };
+}
