@@ -8,7 +8,10 @@ import { CreateTokenWithIAMCommand, SSOOIDCClient } from '@aws-sdk/client-sso-oi
 import { QBusinessClient } from '@aws-sdk/client-qbusiness';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { controlClient } from '../../tools/sandbox/control-client.js';
-import type { Sandbox } from '../../tools/sandbox/index.js';
+import type { SandboxDescription } from '../../tools/sandbox/description.js';
+
+/** Only the description is needed: works for an in-process sandbox and one started by `npm run sandbox`. */
+type SandboxLike = { description: SandboxDescription };
 import {
   DATA_ACCESSOR_EXTERNAL_ID_TAG,
   IDENTITY_CENTER_CONTEXT_PROVIDER,
@@ -49,7 +52,7 @@ const toIdentity = (c: {
 });
 
 /** A Q client on the sandbox endpoint; only `endpoint` (and the region) differ from production use. */
-export function qClient(sandbox: Sandbox, credentials: AwsCredentialIdentity): QBusinessClient {
+export function qClient(sandbox: SandboxLike, credentials: AwsCredentialIdentity): QBusinessClient {
   return new QBusinessClient({
     endpoint: sandbox.description.awsEndpoint,
     region: sandbox.description.qRegion,
@@ -60,7 +63,7 @@ export function qClient(sandbox: Sandbox, credentials: AwsCredentialIdentity): Q
 
 /** Identity-aware credentials for `username` in `mode` (`tenant` picks a data-accessor tenant). */
 export async function sessionFor(
-  sandbox: Sandbox,
+  sandbox: SandboxLike,
   username: string,
   mode: CredentialMode,
   tenant = 0,
@@ -124,7 +127,7 @@ const ids = (m: { applicationId: string; retrieverId: string; indexId: string })
 });
 
 /** The app account's (or ISV's) plain IAM keys: no user identity at all. */
-export function plainIamClient(sandbox: Sandbox, mode: 'idc' | 'data-accessor' = 'idc'): QBusinessClient {
+export function plainIamClient(sandbox: SandboxLike, mode: 'idc' | 'data-accessor' = 'idc'): QBusinessClient {
   const m = mode === 'idc' ? sandbox.description.modes.idc : sandbox.description.modes.dataAccessor;
   return qClient(sandbox, m.baseCredentials);
 }

@@ -4,6 +4,7 @@
  * filters, and confidence buckets.
  */
 import MiniSearch from 'minisearch';
+import { LRUCache } from 'lru-cache';
 import { corpus, type CorpusDocument } from '../../corpus/index.js';
 import type { QApplication, World } from '../../world.js';
 import { matches, type Filter } from './filter.js';
@@ -25,6 +26,8 @@ export interface Passage {
   /** Position of the passage in its document. */
   ordinal: number;
   text: string;
+  /** The passage's RelevantContent JSON without scoreAttributes, serialized once (responses repeat it). */
+  wire?: string;
 }
 
 export interface Hit {
@@ -102,6 +105,8 @@ export function createEngine(world: World): Engine {
   // group names to member emails. The sandbox's store holds the world's users.
   const groupStore = new Map(world.users.map((u) => [u.email.toLowerCase(), u.groups]));
   const permittedCache = new Map<string, Uint8Array>();
+  // Results are immutable (fixed corpus, fixed ACLs): pages of one query and repeated questions reuse them.
+  const results = new LRUCache<string, Hit[]>({ max: 500 });
 
   const canSee = (app: QApplication, principal: Principal, doc: CorpusDocument): boolean => {
     if (doc.applications && !doc.applications.includes(app.applicationId)) return false;
@@ -134,31 +139,39 @@ export function createEngine(world: World): Engine {
       ),
     search(app, principal, queryText, filter) {
       const allowed = permitted(app, principal);
-      // ACLs (and attribute filters) are applied inside the search, before results are ranked and cut.
-      const results = search.search(queryText, {
-        filter: (r) => {
-          const p = passages[r.id as number]!;
-          return allowed[p.docIndex] === 1 && (!filter || matches(filter, p.doc.attributes));
-        },
-      });
-      if (results.length === 0) return [];
-      const wanted =
-        new Set(
-          tokenize(queryText)
-            .map(processTerm)
-            .filter((t): t is string => !!t),
-        ).size || 1;
-      const top = results[0]!.score;
-      return results
-        .map((r) => ({ r, p: passages[r.id as number]! }))
-        .sort((a, b) => b.r.score - a.r.score || a.p.id - b.p.id)
-        .map(({ r, p }) => ({
-          passage: p,
-          score: r.score,
-          confidence: bucket(r.score / top, new Set(r.queryTerms).size / wanted),
-        }));
+      const key = `${app.applicationId}\n${principal.email}\n${principal.groups.join(',')}\n${queryText}\n${filter ? JSON.stringify(filter) : ''}`;
+      let hits = results.get(key);
+      if (!hits) {
+        hits = rank(
+          queryText,
+          (p) => allowed[p.docIndex] === 1 && (!filter || matches(filter, p.doc.attributes)),
+        );
+        results.set(key, hits);
+      }
+      return hits;
     },
   };
+
+  function rank(queryText: string, keep: (p: Passage) => boolean): Hit[] {
+    // ACLs (and attribute filters) are applied inside the search, before results are ranked and cut.
+    const found = search.search(queryText, { filter: (r) => keep(passages[r.id as number]!) });
+    if (found.length === 0) return [];
+    const wanted =
+      new Set(
+        tokenize(queryText)
+          .map(processTerm)
+          .filter((t): t is string => !!t),
+      ).size || 1;
+    const top = found[0]!.score;
+    return found
+      .map((r) => ({ r, p: passages[r.id as number]! }))
+      .sort((a, b) => b.r.score - a.r.score || a.p.id - b.p.id)
+      .map(({ r, p }) => ({
+        passage: p,
+        score: r.score,
+        confidence: bucket(r.score / top, new Set(r.queryTerms).size / wanted),
+      }));
+  }
 }
 
 /** Confidence from the score relative to the best hit and the share of query terms the passage matched. */

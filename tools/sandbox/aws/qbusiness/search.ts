@@ -6,7 +6,7 @@ import type { SandboxState } from '../../state.js';
 import type { AttributeValue } from '../../corpus/index.js';
 import type { EmulatorRequest, EmulatorResponse } from '../types.js';
 import type { Access } from './access.js';
-import type { Engine } from './engine.js';
+import type { Engine, Passage } from './engine.js';
 import { jsonResponse, notFound, validationError } from './errors.js';
 import { parseFilter } from './filter.js';
 import { decodeToken, page } from './tokens.js';
@@ -55,18 +55,26 @@ export function searchRelevantContent(
   const offset = nextToken ? decodeToken(state.signingKey, context, nextToken) : 0;
   const hits = engine.search(access.app, access.principal, queryText, filter);
   const result = page(state.signingKey, context, hits, offset, maxResults);
-  return jsonResponse(200, {
-    relevantContent: result.items.map(({ passage, confidence }) => ({
-      content: passage.text,
-      documentId: passage.doc.id,
-      documentTitle: passage.doc.title,
-      documentUri: passage.doc.uri,
-      documentAttributes: Object.entries(passage.doc.attributes).map(([name, value]) => ({
-        name,
-        value: wireValue(value),
-      })),
-      scoreAttributes: { scoreConfidence: confidence },
+  // Each passage's JSON is built once; a response only adds the confidence and joins them.
+  const items = result.items.map(
+    ({ passage, confidence }) =>
+      `${(passage.wire ??= wirePassage(passage)).slice(0, -1)},"scoreAttributes":{"scoreConfidence":"${confidence}"}}`,
+  );
+  const next = result.nextToken ? `,"nextToken":${JSON.stringify(result.nextToken)}` : '';
+  const response = jsonResponse(200, {});
+  response.body = `{"relevantContent":[${items.join(',')}]${next}}`;
+  return response;
+}
+
+function wirePassage(passage: Passage): string {
+  return JSON.stringify({
+    content: passage.text,
+    documentId: passage.doc.id,
+    documentTitle: passage.doc.title,
+    documentUri: passage.doc.uri,
+    documentAttributes: Object.entries(passage.doc.attributes).map(([name, value]) => ({
+      name,
+      value: wireValue(value),
     })),
-    ...(result.nextToken ? { nextToken: result.nextToken } : {}),
   });
 }
