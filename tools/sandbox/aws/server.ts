@@ -247,9 +247,14 @@ function readBody(body: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));
-    body.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    let ended = false;
+    body.on('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
     body.on('error', reject);
     body.on('aborted', () => reject(new Error('request aborted')));
+    body.on('close', () => ended || reject(new Error('request closed before its end')));
   });
 }
 
