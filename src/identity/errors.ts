@@ -108,6 +108,17 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
       },
     );
   }
+  if (isExpiredCredentials(e) && /context assertion/i.test(detail)) {
+    return new QindexError(
+      'exchange_failed',
+      `The identity context had expired when ${step} checked it ${said}.`,
+      {
+        ...opts,
+        retryable: true,
+        remedy: "Try again; if it keeps happening, check this machine's clock.",
+      },
+    );
+  }
   if (isExpiredCredentials(e) && step !== 'sts:AssumeRoleWithWebIdentity') {
     return new QindexError(
       'aws_credentials_expired',

@@ -52,7 +52,10 @@ afterAll(async () => {
 interface Outcome {
   code: number;
   report: DoctorReport;
+  stdout: string;
   stderr: string;
+  /** Secrets the child had (refresh token, AWS secret key): none may appear in its output. */
+  secrets: string[];
 }
 
 async function doctor(
@@ -99,7 +102,8 @@ async function doctor(
   const report = options.human
     ? ({ ok: false, steps: [] } as DoctorReport)
     : (JSON.parse(result.stdout) as DoctorReport);
-  return { code: result.code, report, stderr: result.stderr };
+  const secrets = [refreshToken, env.AWS_SECRET_ACCESS_KEY].filter((x): x is string => Boolean(x));
+  return { code: result.code, report, stdout: result.stdout, stderr: result.stderr, secrets };
 }
 
 const step = (o: Outcome, name: string) => o.report.steps.find((s) => s.name === name);
@@ -120,6 +124,8 @@ describe.concurrent('qindex-mcp doctor', { timeout: 60_000 }, () => {
       'qbusiness:SearchRelevantContent:passed',
     ]);
     expect(step(o, 'sign-in')?.detail).toContain('alice@example.com');
+    expect(o.secrets).toHaveLength(2);
+    for (const secret of o.secrets) expect(`${o.stdout}${o.stderr}`).not.toContain(secret);
   });
 
   it('passes on data-accessor and iam-federation, naming each exchange call', async () => {
@@ -216,5 +222,6 @@ describe.concurrent('qindex-mcp doctor', { timeout: 60_000 }, () => {
     expect(o.stderr).toContain('✓ sts:AssumeRole (identity context)');
     expect(o.stderr).toMatch(/✗ qbusiness:SearchRelevantContent\s+failed/);
     expect(o.stderr).toContain('fix:');
+    for (const secret of o.secrets) expect(`${o.stdout}${o.stderr}`).not.toContain(secret);
   });
 });
