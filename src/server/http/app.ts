@@ -3,11 +3,9 @@
  * profile's signed-in user on loopback; bearer mode verifies each request's JWT and serves each user with
  * their own credentials, in stateful sessions bound to that user or statelessly for scale-out.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
 import { QindexError, describeError, isQindexError } from '../../errors.js';
@@ -17,12 +15,13 @@ import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from '.
 import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
 import { metadataPaths, protectedResourceMetadata, sendUnauthorized } from './metadata.js';
 import { checkOrigin, corsHeaders, createOriginPolicy, preflightHeaders } from './origin.js';
-import { createSessionStore, type Session } from './sessions.js';
+import { createSessionStore } from './sessions.js';
+import { createMcpEndpoint, json, rpcError } from './endpoint.js';
 import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache } from './shared-cache.js';
 import { createTenantResolver } from './tenants.js';
 import { createUserCache, type UserEntry } from './user-cache.js';
 import { createUserContextFactory, type UserContext, type UserContextFactory } from './user-context.js';
-import { isReusedAssertion, toolErrorResponse, wantsCredentials, isInitialize } from './jsonrpc.js';
+import { isReusedAssertion, toolErrorResponse, wantsCredentials } from './jsonrpc.js';
 
 export interface HttpServerDeps {
   logger: Logger;
@@ -110,6 +109,11 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   const sessions = createSessionStore({ max: limits.maxSessions, idleMs: limits.sessionIdleSeconds * 1000 });
   const concurrency = createConcurrencyLimiter(limits.maxConcurrentPerUser);
   const inFlight = createInFlight();
+  const serveMcp = createMcpEndpoint({
+    stateless: http.stateless,
+    sessions,
+    createServer: deps.createServer,
+  });
   const metadata = new Set(bearer ? metadataPaths(resource) : []);
   let draining = false;
 
@@ -194,8 +198,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       const answered = await warmCredentials(principal, body, res);
       if (answered) return;
     }
-    if (http.stateless) return serveStateless(req, res, principal, body);
-    return serveStateful(req, res, principal, body);
+    return serveMcp(req, res, principal.key, principal.ctx, body);
   }
 
   /** Resolves who is calling; answers 401/403 itself and returns undefined when the request stops here. */
@@ -273,51 +276,6 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     }
   }
 
-  async function serveStateless(req: IncomingMessage, res: ServerResponse, p: Principal, body: unknown) {
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return json(res, 405, rpcError(-32000, 'Method not allowed: this server is stateless.'));
-    }
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const mcp = deps.createServer(p.ctx);
-    res.once('close', () => {
-      void transport.close();
-      void mcp.close();
-    });
-    await mcp.connect(transport);
-    await transport.handleRequest(req, res, body);
-  }
-
-  async function serveStateful(req: IncomingMessage, res: ServerResponse, p: Principal, body: unknown) {
-    const id = req.headers['mcp-session-id'];
-    if (typeof id === 'string') {
-      const session = sessions.get(id, p.key);
-      if (!session) return json(res, 404, rpcError(-32001, 'Session not found'));
-      return session.transport.handleRequest(req, res, body);
-    }
-    if (req.method !== 'POST' || !isInitialize(body)) {
-      return json(res, 400, rpcError(-32000, 'Bad Request: no valid session id; initialize first.'));
-    }
-    if (!sessions.hasRoom()) {
-      res.setHeader('retry-after', '5');
-      return json(res, 503, rpcError(-32000, 'Too many open sessions; try again later.'));
-    }
-    const mcp = deps.createServer(p.ctx);
-    let session: Session | undefined;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (sid) => {
-        session = { id: sid, owner: p.key, transport, server: mcp, lastSeen: Date.now() };
-        sessions.add(session);
-      },
-    });
-    transport.onclose = () => {
-      if (session) sessions.remove(session.id);
-    };
-    await mcp.connect(transport);
-    await transport.handleRequest(req, res, body);
-  }
-
   function fail(res: ServerResponse, e: unknown) {
     if (e instanceof HttpError) {
       for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
@@ -353,15 +311,4 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     stats: () => ({ sessions: sessions.size, cachedUsers: users.size, inFlight: inFlight.count }),
     close,
   };
-}
-
-const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }
