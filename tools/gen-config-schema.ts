@@ -16,7 +16,6 @@ export async function configSchemaText(): Promise<string> {
   const schema = z.toJSONSchema(ConfigSchema, { io: 'input', target: 'draft-2020-12' });
   const published = {
     ...schema,
-    $id: 'https://github.com/qindex-mcp/qindex-mcp/schema/config.schema.json',
     title: 'qindex-mcp configuration',
     description:
       'Configuration file of qindex-mcp (config.json in the user config directory, or --config PATH). See docs/configuration.md.',
