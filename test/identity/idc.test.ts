@@ -232,6 +232,23 @@ describe('idc: typed errors', () => {
     expect(e.remedy).toContain('sts:AssumeRole and sts:SetContext');
   });
 
+  it("the app's AWS secret key is wrong: aws_credentials_invalid, without echoing it", async () => {
+    const sb = sandbox();
+    const wrong = 'canary-wrong-secret-0123456789abcdefghijklmn';
+    const { provider } = await signedIn(sb, 'idc', 'alice', {
+      deps: {
+        baseCredentials: {
+          accessKeyId: sb.description.modes.idc.baseCredentials.accessKeyId,
+          secretAccessKey: wrong,
+        },
+      },
+    });
+    const e = await failure(provider());
+    expect(e.code).toBe('aws_credentials_invalid');
+    expect(e.message).toContain('AWS refused the base credentials for sso-oidc:CreateTokenWithIAM');
+    expect(`${e.message} ${e.remedy}`).not.toContain(wrong);
+  });
+
   it('a revoked login asks to sign in again', async () => {
     const { provider, control } = await signedIn(sandbox(), 'idc', 'bob', {
       overrides: { profile: 'idc-revoked' },
