@@ -98,6 +98,12 @@ describe('chat answers', () => {
     expect(hr.sourceAttributions!.map((a) => a!.documentId)).toContain('hr-salary-bands-2026');
     expect(other.systemMessage).not.toContain('$158,000');
     expect(other.sourceAttributions!.map((a) => a!.documentId)).not.toContain('hr-salary-bands-2026');
+    const history = async (s: UserSession, conversationId: string) =>
+      JSON.stringify(
+        await s.q.send(new ListMessagesCommand({ applicationId: s.applicationId, conversationId })),
+      );
+    expect(await history(carol, hr.conversationId!)).toContain('$158,000');
+    expect(await history(bob, other.conversationId!)).not.toMatch(/\$158,000|hr-salary-bands-2026/);
     const falcon = await chatSync(alice, 'Project Falcon acquisition of Northwind Analytics');
     expect(falcon.systemMessage).not.toMatch(/Northwind|310 million/);
     const streamed = await chatStream(alice, 'Project Falcon acquisition of Northwind Analytics');

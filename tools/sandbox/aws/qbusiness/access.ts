@@ -29,9 +29,10 @@ export function authorize(
   action: string,
   applicationId: string,
 ): Access {
+  const known = findQApplication(world, applicationId);
   const denied = (why: string) =>
     accessDenied(
-      `User is not authorized to perform: qbusiness:${action} on resource: ${arnFor(applicationId)}. ${why}`,
+      `User is not authorized to perform: qbusiness:${action} on resource: ${arnFor(applicationId, known)}. ${why}`,
     );
   if (caller.kind !== 'session') {
     throw denied(
@@ -47,7 +48,7 @@ export function authorize(
       'The session carries no user identity: credentials must come from an identity-aware session.',
     );
   }
-  const app = findQApplication(world, applicationId);
+  const app = known;
   if (!app || (scope && scope.region !== app.region)) {
     throw notFound('Application', applicationId, `Application ${applicationId} not found.`);
   }
@@ -89,6 +90,6 @@ export function authorize(
   }
 }
 
-function arnFor(applicationId: string): string {
-  return `arn:aws:qbusiness:*:*:application/${applicationId}`;
+function arnFor(applicationId: string, app: QApplication | undefined): string {
+  return `arn:aws:qbusiness:${app?.region ?? '*'}:${app?.accountId ?? '*'}:application/${applicationId}`;
 }

@@ -12,7 +12,7 @@ import { parseFilter } from './filter.js';
 import { decodeToken, page } from './tokens.js';
 import { optionalInt, optionalNextToken, parseBody, requireId, requireText } from './validate.js';
 
-/** The model bounds maxResults to 1–100; without it the service returns 10 per page. */
+/** The model bounds maxResults to 1–100; without it the sandbox returns 10 per page. */
 const DEFAULT_PAGE = 10;
 /** The model documents no bound on queryText; the sandbox refuses beyond 1,000 characters. */
 const MAX_QUERY = 1000;
