@@ -36,6 +36,8 @@ export interface StartOptions {
   signedOut?: boolean;
   overrides?: ConfigOverrides;
   env?: Record<string, string>;
+  /** Arguments after `serve` (default none); `--config <tmp file>` is always appended. */
+  serveArgs?: string[];
 }
 
 /** Spawns the built CLI's `serve` for a sandbox user and connects an MCP client to it. */
@@ -64,7 +66,7 @@ export async function startServer(sandbox: Sandbox, options: StartOptions = {}):
   };
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', '--config', configPath, '--log-level', 'debug'],
+    args: [CLI, 'serve', ...(options.serveArgs ?? []), '--config', configPath, '--log-level', 'debug'],
     env,
     stderr: 'pipe',
     cwd: dir,

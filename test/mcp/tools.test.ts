@@ -3,10 +3,12 @@
  * ACLs (two users, one query, different permitted answers), chat streaming with progress, the
  * conversation lifecycle, document reading with offsets, whoami, and the data-accessor tool list.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureBuilt, startServer, structured, text, type ServerUnderTest } from './harness.js';
+import { ROOT, ensureBuilt, startServer, structured, text, type ServerUnderTest } from './harness.js';
 
 const sandbox = useSandbox();
 let alice: ServerUnderTest;
@@ -334,6 +336,32 @@ describe('data-accessor mode', () => {
       );
     } finally {
       await isv.close();
+    }
+  });
+});
+
+describe('mcp.json.example', () => {
+  it('is a client configuration whose command line this CLI serves', async () => {
+    const example = JSON.parse(readFileSync(join(ROOT, 'mcp.json.example'), 'utf8')) as {
+      mcpServers: Record<string, { command: string; args: string[]; env?: Record<string, string> }>;
+    };
+    const entry = example.mcpServers.qindex!;
+    expect(entry.command).toBe('qindex-mcp');
+    expect(entry.args[0]).toBe('serve');
+    const s = await startServer(sandbox(), {
+      username: 'dave',
+      serveArgs: entry.args.slice(1),
+      env: entry.env ?? {},
+    });
+    try {
+      const who = await s.client.callTool({ name: 'whoami', arguments: {} });
+      expect(structured(who)).toMatchObject({
+        signedIn: true,
+        profile: 'default',
+        user: { email: 'dave@example.com' },
+      });
+    } finally {
+      await s.close();
     }
   });
 });
