@@ -330,6 +330,7 @@ const tenantOnly: DocumentSpec[] = [
     applications: [ACME_APP],
     body: [
       'Acme shipped 1.2 million anvils in Q2, 9 percent above plan, and opened a second warehouse in Phoenix.',
+      'Returns of portable holes fell to 2 percent after the packaging change. The giant magnet line remains on hold pending the safety review.',
     ],
   },
   {
