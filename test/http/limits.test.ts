@@ -73,6 +73,26 @@ describe('HTTP transport, limits and lifecycle', () => {
     expect(server.stats().cachedUsers).toBe(users.length);
   });
 
+  it('bounds the cached users (LRU); an evicted user is served again with a fresh token', async () => {
+    const server = await startBearerServer(
+      sandbox(),
+      bearerConfig(sandbox(), 'data-accessor', { http: { stateless: true, limits: { maxCachedUsers: 2 } } }),
+    );
+    servers.push(server);
+    for (const user of ['alice', 'bob', 'carol']) {
+      const { client } = await connect(server.url, await token(user));
+      expect((await search(client, 'VPN')).isError).toBe(false);
+      await client.close();
+    }
+    expect(server.stats().cachedUsers).toBe(2);
+    const { client } = await connect(server.url, await token('alice'));
+    const again = await search(client, 'payments-api runbook');
+    expect(again.titles).toContain('Runbook: payments-api');
+    expect(server.stats().cachedUsers).toBe(2);
+    expect((await control().counters())['sso-oauth:CreateTokenWithIAM']).toBe(4);
+    await client.close();
+  });
+
   it('answers /healthz and finishes an in-flight call on shutdown', async () => {
     const server = await startBearerServer(sandbox(), bearerConfig(sandbox()));
     const health = await fetch(new URL('/healthz', server.url));
