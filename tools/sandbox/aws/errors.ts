@@ -6,11 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorResponse } from './types.js';
 
-const xmlEscape = (s: string) =>
-  s.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
-  );
+/** Escapes XML text content (AWS leaves quotes alone outside attributes). */
+export const xmlEscape = (s: string) =>
+  s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
 
 export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 

@@ -155,9 +155,9 @@ function isStsForm(req: EmulatorRequest): boolean {
 
 /** Which service an unsigned or unparseable request meant, for the error shape. */
 function guessService(req: EmulatorRequest): string {
-  if (isStsForm(req) || /^(Action|Version)=/.test(req.body.subarray(0, 16).toString('latin1'))) return 'sts';
+  if (req.path.startsWith('/applications')) return 'qbusiness';
   if (req.path === '/token') return 'sso-oauth';
-  return 'qbusiness';
+  return 'sts';
 }
 
 /** One request/response, whichever protocol carried it. */

@@ -5,7 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IssuedSession, SandboxState, SessionIdentity } from '../state.js';
 import type { Role } from '../world.js';
-import { STS_NS, stsError } from './errors.js';
+import { STS_NS, stsError, xmlEscape } from './errors.js';
 import type { EmulatorResponse } from './types.js';
 
 /** Thrown by parameter readers; the service turns it into an XML error. */
@@ -101,12 +101,6 @@ export class Params {
 export const ROLE_ARN = /^arn:aws:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
 export const SESSION_NAME = /^[\w+=,.@-]*$/;
 
-const escapeXml = (s: string) =>
-  s.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
-  );
-
 /** A nested object → XML elements (undefined members are left out, as AWS omits them). */
 export function toXml(value: Record<string, unknown>, indent = '    '): string {
   let out = '';
@@ -116,7 +110,7 @@ export function toXml(value: Record<string, unknown>, indent = '    '): string {
       out += `${indent}<${k}>\n${toXml(v as Record<string, unknown>, `${indent}  `)}${indent}</${k}>\n`;
     } else {
       const text = v instanceof Date ? v.toISOString().replace(/\.\d{3}Z$/, 'Z') : String(v);
-      out += `${indent}<${k}>${escapeXml(text)}</${k}>\n`;
+      out += `${indent}<${k}>${xmlEscape(text)}</${k}>\n`;
     }
   }
   return out;
