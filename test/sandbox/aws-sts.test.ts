@@ -3,6 +3,7 @@
  * clients: rejections in AWS's error shapes, role trust rules, validation, faults, h2c.
  */
 import { connect } from 'node:net';
+import { connect as connect2, constants as http2constants } from 'node:http2';
 import { describe, expect, it } from 'vitest';
 import {
   AssumeRoleCommand,
@@ -336,6 +337,31 @@ describe('bad input, faults and resilience', () => {
       socket.on('close', () => resolve());
       socket.on('error', () => resolve());
       socket.resume();
+    });
+    expect((await sts(app()).send(new GetCallerIdentityCommand({}))).Account).toBe(
+      sandbox().world.accounts.app,
+    );
+  });
+
+  it('survives clients that abandon requests mid-body (HTTP/2 stream reset, HTTP/1.1 socket drop)', async () => {
+    const url = new URL(endpoint());
+    const session = connect2(endpoint());
+    session.on('error', () => undefined);
+    const stream = session.request({ ':method': 'POST', ':path': '/applications/x/relevant-content' });
+    stream.on('error', () => undefined);
+    stream.write('{"queryText":');
+    await new Promise((r) => setTimeout(r, 20));
+    stream.close(http2constants.NGHTTP2_CANCEL);
+    await new Promise((r) => setTimeout(r, 20));
+    session.destroy();
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () =>
+        socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nAction=', () =>
+          socket.destroy(),
+        ),
+      );
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
     });
     expect((await sts(app()).send(new GetCallerIdentityCommand({}))).Account).toBe(
       sandbox().world.accounts.app,

@@ -185,7 +185,12 @@ interface Sink {
   finished(): boolean;
 }
 
+// Errors on a request that the client abandoned are expected: they must not become uncaught exceptions.
+const ignore = () => undefined;
+
 function http1Exchange(rq: IncomingMessage, rs: ServerResponse): Exchange {
+  rq.on('error', ignore);
+  rs.on('error', ignore);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(rq.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
@@ -212,6 +217,7 @@ function http1Exchange(rq: IncomingMessage, rs: ServerResponse): Exchange {
 }
 
 function http2Exchange(stream: ServerHttp2Stream, raw: IncomingHttpHeaders): Exchange {
+  stream.on('error', ignore);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined || (k.startsWith(':') && k !== ':authority')) continue;
