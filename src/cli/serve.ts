@@ -54,6 +54,8 @@ export const serve: Command = {
           await serveStdio(createMcpServer(ctx), { logger });
         } finally {
           ctx.dispose();
+          // The client hung up: exit soon even if a lingering socket or timer would keep Node alive.
+          setTimeout(() => process.exit(), 300).unref();
         }
         return 0;
       }

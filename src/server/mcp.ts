@@ -3,10 +3,11 @@
  * Transport-agnostic: stdio.ts (and the HTTP transport) connect it. Logs go to the stderr logger and,
  * once connected, to the client as MCP logging notifications.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { toolCallback, type McpLog } from '../tools/define-tool.js';
+import { toolCallback, type McpLog, type ServerHooks } from '../tools/define-tool.js';
 import { toolsForMode } from '../tools/index.js';
 import type { ToolContext } from '../tools/context.js';
 
@@ -30,6 +31,19 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
     if (!server.isConnected()) return;
     server.sendLoggingMessage({ level, logger: 'qindex-mcp', data }).catch(() => undefined);
   };
+  const elicitUrl: ServerHooks['elicitUrl'] = async (request, extra) => {
+    if (!server.server.getClientCapabilities()?.elicitation?.url) return undefined;
+    const elicitationId = randomUUID();
+    const result = await server.server.elicitInput(
+      { mode: 'url', elicitationId, ...request },
+      // The user needs time to sign in; the tool call itself stays cancellable.
+      { relatedRequestId: extra.requestId, signal: extra.signal, timeout: 600_000 },
+    );
+    return {
+      action: result.action,
+      complete: server.server.createElicitationCompletionNotifier(elicitationId),
+    };
+  };
   const tools = toolsForMode(ctx.config.mode.type);
   for (const def of tools) {
     server.registerTool(
@@ -41,7 +55,7 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
         outputSchema: def.outputSchema,
         annotations: { title: def.title, ...def.annotations },
       },
-      toolCallback(def, ctx, log) as never,
+      toolCallback(def, ctx, { log, elicitUrl }) as never,
     );
   }
   unknownToolsAsProtocolErrors(server, new Set(tools.map((t) => t.name)));

@@ -13,10 +13,23 @@ export interface ToolUser {
   issuer: string;
 }
 
+/** A sign-in started from inside the server (device flow): where the user goes, and its outcome. */
+export interface PendingLogin {
+  /** The IdP page that completes the sign-in (device verification URL with the user code). */
+  url: string;
+  /** Settles when the user finished (or the flow failed, expired or was aborted). */
+  completed: Promise<unknown>;
+}
+
 export interface ToolContext {
   config: QindexConfig;
   q: QClient;
   /** The signed-in user; rejects with a QindexError (`not_signed_in`, `login_expired`) when there is none. */
   user: () => Promise<ToolUser>;
   logger: Logger;
+  /**
+   * Starts an in-band sign-in (local servers only): offered to clients that support URL elicitation
+   * when a tool fails because nobody is signed in.
+   */
+  startLogin?: (signal: AbortSignal) => Promise<PendingLogin>;
 }

@@ -44,10 +44,26 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
 }
 
 export type McpLog = (level: LoggingLevel, data: Record<string, unknown>) => void;
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** What the server offers the wrapper beyond the tool context. */
+export interface ServerHooks {
+  log: McpLog;
+  /**
+   * Asks the user to open a URL (MCP URL elicitation) and says what they chose; undefined when the
+   * client cannot do URL elicitation.
+   */
+  elicitUrl?: (
+    request: { message: string; url: string },
+    extra: Extra,
+  ) => Promise<{ action: 'accept' | 'decline' | 'cancel'; complete(): Promise<void> } | undefined>;
+}
+
+const LOGIN_NEEDED = new Set(['not_signed_in', 'login_expired']);
 
 /** The SDK callback for `def`: runs the handler and turns every failure into an `isError` result. */
-export function toolCallback(def: ToolDefinition, ctx: ToolContext, log: McpLog) {
+export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: ServerHooks) {
+  const { log } = hooks;
   return async (params: unknown, extra: Extra): Promise<CallToolResult> => {
     const started = performance.now();
     const progressToken = extra._meta?.progressToken;
@@ -67,10 +83,20 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, log: McpLog)
           }
         : {}),
     };
-    try {
+    const run = async (): Promise<CallToolResult> => {
       const out = await def.handler(params as never, call);
       ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call done');
       return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured as never };
+    };
+    try {
+      try {
+        return await run();
+      } catch (e) {
+        // Nobody signed in: where the client can open a URL, sign in in-band and try once more.
+        if (!isQindexError(e) || !LOGIN_NEEDED.has(e.code)) throw e;
+        if (!(await signInInBand(ctx, hooks, extra))) throw e;
+        return await run();
+      }
     } catch (e) {
       const err = asQindexError(def.name, e);
       const level = err.retryable || err.code === 'cancelled' ? 'warn' : 'error';
@@ -79,6 +105,38 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, log: McpLog)
       return errorResult(def.name, err);
     }
   };
+}
+
+/** Device login offered through URL elicitation; true once the user has signed in. */
+async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra): Promise<boolean> {
+  if (!ctx.startLogin || !hooks.elicitUrl) return false;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  extra.signal.addEventListener('abort', stop, { once: true });
+  try {
+    const pending = await ctx.startLogin(controller.signal);
+    const answer = await hooks.elicitUrl(
+      {
+        message: `Sign in to ${ctx.config.idp.issuer} so that qindex-mcp can search Amazon Q Business as you: open the page, sign in and confirm the code.`,
+        url: pending.url,
+      },
+      extra,
+    );
+    if (answer?.action !== 'accept') {
+      ctx.logger.info({ action: answer?.action ?? 'unsupported' }, 'in-band sign-in not taken');
+      return false;
+    }
+    await pending.completed;
+    await answer.complete().catch(() => undefined);
+    ctx.logger.info('signed in through URL elicitation');
+    return true;
+  } catch (e) {
+    ctx.logger.warn({ err: redact(e instanceof Error ? e.message : String(e)) }, 'in-band sign-in failed');
+    return false;
+  } finally {
+    controller.abort();
+    extra.signal.removeEventListener('abort', stop);
+  }
 }
 
 export function errorResult(tool: string, err: QindexError): CallToolResult {

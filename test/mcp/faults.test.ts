@@ -5,7 +5,7 @@
  * upstream stream. The identity exchange happens once per session lifetime, not per call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { ensureBuilt, startServer, structured, text, type ServerUnderTest } from './harness.js';
 
@@ -130,6 +130,46 @@ describe('expired and revoked sign-in', () => {
       });
     } finally {
       await nobody.close();
+    }
+  });
+});
+
+describe('in-band sign-in through URL elicitation', () => {
+  it('offers the device login as a URL; once the user signs in, the call goes through', async () => {
+    const s = await startServer(sandbox(), { signedOut: true, capabilities: { elicitation: { url: {} } } });
+    const asked: string[] = [];
+    s.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      const params = request.params as { mode?: string; url?: string; message: string };
+      expect(params.mode).toBe('url');
+      asked.push(params.url!);
+      // The "user" opens the page and approves the code as erin.
+      const userCode = new URL(params.url!).searchParams.get('user_code')!;
+      await s.control.approveDevice({ userCode, username: 'erin' });
+      return { action: 'accept' };
+    });
+    try {
+      const result = await search(s, 'contractor expenses');
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toContain(sandbox().description.issuer);
+      const who = await s.client.callTool({ name: 'whoami', arguments: {} });
+      expect(structured(who)).toMatchObject({ signedIn: true, user: { email: 'erin@example.com' } });
+      expect((await search(s)).isError).toBeFalsy();
+      expect(asked).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('falls back to the login instructions when the user declines', async () => {
+    const s = await startServer(sandbox(), { signedOut: true, capabilities: { elicitation: { url: {} } } });
+    s.client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'decline' }));
+    try {
+      const result = await search(s);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/qindex-mcp login/);
+    } finally {
+      await s.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { controlClient, type ControlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
 import { CLI } from '../../tools/ensure-built.js';
@@ -36,6 +36,8 @@ export interface StartOptions {
   signedOut?: boolean;
   overrides?: ConfigOverrides;
   env?: Record<string, string>;
+  /** Capabilities the test client declares (e.g. URL elicitation). */
+  capabilities?: ClientCapabilities;
   /** Arguments after `serve` (default none); `--config <tmp file>` is always appended. */
   serveArgs?: string[];
 }
@@ -75,7 +77,10 @@ export async function startServer(sandbox: Sandbox, options: StartOptions = {}):
   transport.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
-  const client = new Client({ name: 'qindex-mcp-tests', version: '1.0.0' }, { capabilities: {} });
+  const client = new Client(
+    { name: 'qindex-mcp-tests', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {} },
+  );
   const errors: Error[] = [];
   const logs: unknown[] = [];
   client.onerror = (e) => errors.push(e);
