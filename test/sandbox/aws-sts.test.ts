@@ -328,6 +328,40 @@ describe('bad input, faults and resilience', () => {
     ).rejects.toMatchObject({ name: 'ValidationError' });
   });
 
+  it('never repeats a token or external id back in an error message', async () => {
+    const canary = 'CANARY-5ecret-t0ken-value';
+    const mode = sandbox().description.modes.iamFederation;
+    const err = await sts()
+      .send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: mode.roleArn,
+          RoleSessionName: 'c',
+          WebIdentityToken: canary,
+        }),
+      )
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'ValidationError' });
+    const err2 = await sts()
+      .send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: mode.roleArn,
+          RoleSessionName: 'canary',
+          WebIdentityToken: `${canary}.x.y`,
+        }),
+      )
+      .catch((e: Error) => e);
+    expect(err2).toMatchObject({ name: 'InvalidIdentityTokenException' });
+    const err3 = await assume(isv(), {
+      RoleArn: sandbox().description.modes.dataAccessor.roleArn,
+      RoleSessionName: 'cc',
+      ExternalId: 'x',
+    }).catch((e: Error) => e);
+    expect(err3).toMatchObject({ name: 'ValidationError' });
+    for (const e of [err, err2, err3] as Error[]) {
+      expect(`${e.message} ${JSON.stringify(e)}`).not.toMatch(/CANARY|Value 'x'/);
+    }
+  });
+
   it('survives a connection that sends junk, and keeps serving', async () => {
     const url = new URL(endpoint());
     await new Promise<void>((resolve) => {

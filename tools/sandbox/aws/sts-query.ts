@@ -25,6 +25,7 @@ export class StsFault extends Error {
 export const validation = (message: string) => new StsFault(400, 'ValidationError', message);
 export const accessDenied = (message: string) => new StsFault(403, 'AccessDenied', message);
 
+const ECHOED = new Set(['RoleArn', 'RoleSessionName', 'ProviderId']);
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 export class Params {
@@ -40,7 +41,9 @@ export class Params {
       }
       return undefined;
     }
-    const where = `Value '${value.length > 64 ? '***' : value}' at '${lowerFirst(name)}'`;
+    // Echo only values that are never secret (tokens, assertions and external ids are not repeated back).
+    const shown = ECHOED.has(name) && value.length <= 64 ? value : '***';
+    const where = `Value '${shown}' at '${lowerFirst(name)}'`;
     if (opts.min !== undefined && value.length < opts.min) {
       throw validation(
         `1 validation error detected: ${where} failed to satisfy constraint: Member must have length greater than or equal to ${opts.min}`,
