@@ -183,6 +183,23 @@ describe('malformed input over stdio', () => {
     expect(result.structuredContent.passages.length).toBeGreaterThan(0);
   });
 
+  it('answers chat, whoami and a refused document read on the same connection', async () => {
+    const chat = await request('tools/call', {
+      name: 'chat',
+      arguments: { message: 'How do I enroll a security key?' },
+    });
+    expect((chat.result as { isError?: boolean }).isError).toBeFalsy();
+    const who = await request('tools/call', { name: 'whoami', arguments: {} });
+    expect((who.result as { structuredContent: { signedIn: boolean } }).structuredContent.signedIn).toBe(
+      true,
+    );
+    const doc = await request('tools/call', {
+      name: 'get_document',
+      arguments: { documentId: 'review-bob-berg-2025' },
+    });
+    expect((doc.result as { isError?: boolean }).isError).toBe(true);
+  });
+
   it('wrote only JSON-RPC lines to stdout, and no canary secret to stdout or stderr', () => {
     expect(server.lines.length).toBeGreaterThan(10);
     for (const line of server.lines) {
