@@ -174,34 +174,47 @@ async function follow(get: ReturnType<typeof browser>, url: string, stopAt: stri
   return { url: current, html: await res.text() };
 }
 
+/** A scripted browser through /authorize and the IdP login form; returns where it landed on the loopback redirect. */
+async function authorizeInBrowser(username: string) {
+  const mode = sandbox().description.modes.dataAccessor;
+  const redirectUri = 'http://127.0.0.1:53682/oauth/callback';
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(8).toString('hex');
+  const authorize = new URL('/authorize', mode.awsEndpoint);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: mode.idcApplicationArn,
+    redirect_uri: redirectUri,
+    state,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  const get = browser();
+  const login = await follow(get, authorize.href, redirectUri);
+  expect(login.html).toContain('name="password"');
+  const action = /<form[^>]*action="([^"]+)"/.exec(login.html)![1]!.replace(/&amp;/g, '&');
+  const back = await follow(get, new URL(action, login.url).href, redirectUri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ login: username, password: `${username}-pw` }),
+  });
+  const landed = new URL(back.url);
+  expect(landed.searchParams.get('state')).toBe(state);
+  return { mode, landed, redirectUri, verifier };
+}
+
+async function taggedIsvSession() {
+  const mode = sandbox().description.modes.dataAccessor;
+  const tag = [{ Key: DATA_ACCESSOR_EXTERNAL_ID_TAG, Value: mode.tenantId }];
+  const res = await sts(mode.baseCredentials).send(
+    new AssumeRoleCommand({ RoleArn: mode.roleArn, RoleSessionName: 'isv-code', Tags: tag }),
+  );
+  return creds(res.Credentials);
+}
+
 describe('2c: Q index data accessor with IdC authorization code', () => {
   it('/authorize → IdP login → code on the loopback redirect → CreateTokenWithIAM → AssumeRole → GetCallerIdentity', async () => {
-    const mode = sandbox().description.modes.dataAccessor;
-    const redirectUri = 'http://127.0.0.1:53682/oauth/callback';
-    const verifier = randomBytes(32).toString('base64url');
-    const state = randomBytes(8).toString('hex');
-    const authorize = new URL('/authorize', mode.awsEndpoint);
-    for (const [k, v] of Object.entries({
-      response_type: 'code',
-      client_id: mode.idcApplicationArn,
-      redirect_uri: redirectUri,
-      state,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    })) {
-      authorize.searchParams.set(k, v);
-    }
-    const get = browser();
-    const login = await follow(get, authorize.href, redirectUri);
-    expect(login.html).toContain('name="password"');
-    const action = /<form[^>]*action="([^"]+)"/.exec(login.html)![1]!.replace(/&amp;/g, '&');
-    const back = await follow(get, new URL(action, login.url).href, redirectUri, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ login: 'dave', password: 'dave-pw' }),
-    });
-    const landed = new URL(back.url);
-    expect(landed.searchParams.get('state')).toBe(state);
+    const { mode, landed, redirectUri, verifier } = await authorizeInBrowser('dave');
     const code = landed.searchParams.get('code')!;
     expect(code).toBeTruthy();
 
@@ -261,7 +274,41 @@ describe('2c: Q index data accessor with IdC authorization code', () => {
     });
   });
 
-  it('refuses a redirect URI that is not registered, and a wrong PKCE verifier', async () => {
+  it('refuses a wrong PKCE verifier or redirect URI, users outside the IdC directory, and unregistered redirects', async () => {
+    const tagged = await taggedIsvSession();
+    const exchange = (code: string, redirectUri: string, codeVerifier: string) =>
+      oidc(tagged).send(
+        new CreateTokenWithIAMCommand({
+          clientId: sandbox().description.modes.dataAccessor.idcApplicationArn,
+          grantType: 'authorization_code',
+          code,
+          redirectUri,
+          codeVerifier,
+        }),
+      );
+    const first = await authorizeInBrowser('alice');
+    await expect(
+      exchange(
+        first.landed.searchParams.get('code')!,
+        first.redirectUri,
+        randomBytes(32).toString('base64url'),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidGrantException',
+      error_description: expect.stringContaining('PKCE'),
+    });
+    const second = await authorizeInBrowser('alice');
+    await expect(
+      exchange(second.landed.searchParams.get('code')!, 'http://127.0.0.1:1/other', second.verifier),
+    ).rejects.toMatchObject({
+      name: 'InvalidGrantException',
+      error_description: expect.stringContaining('redirect'),
+    });
+
+    const outsider = await authorizeInBrowser('mallory');
+    expect(outsider.landed.searchParams.get('code')).toBeNull();
+    expect(outsider.landed.searchParams.get('error')).toBe('access_denied');
+
     const mode = sandbox().description.modes.dataAccessor;
     const bad = new URL('/authorize', mode.awsEndpoint);
     bad.search = new URLSearchParams({
