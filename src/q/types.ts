@@ -51,6 +51,8 @@ export interface Source {
   url?: string;
   snippet?: string;
   documentId?: string;
+  /** Pass to get_document with documentId for documents synced by a connector. */
+  dataSourceId?: string;
   updatedAt?: string;
 }
 export interface ChatAnswer {
@@ -128,6 +130,7 @@ export function toSources(list: Array<SourceAttribution | null> | undefined): So
         url: s.url,
         snippet: s.snippet,
         documentId: s.documentId,
+        dataSourceId: s.datasourceId,
         updatedAt: iso(s.updatedAt),
       }),
     )

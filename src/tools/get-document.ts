@@ -10,7 +10,7 @@ export const getDocument = defineTool({
   title: 'Read a document',
   description: [
     'Read the full extracted text of one document from the Amazon Q Business index, if the signed-in user may read it.',
-    'Use it after search_relevant_content or chat cited a document and you need more than the passage; documentId comes from those results.',
+    'Use it after search_relevant_content or chat cited a document and you need more than the passage; documentId (and dataSourceId, when shown) come from those results.',
     'Returns at most maxChars characters starting at offset, the total length, and nextOffset when there is more: call again with offset = nextOffset to read on.',
   ].join(' '),
   inputSchema: z
@@ -20,7 +20,9 @@ export const getDocument = defineTool({
         .string()
         .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character data source id')
         .optional()
-        .describe('Only when the result named a data source; usually omitted'),
+        .describe(
+          'The dataSourceId shown with the passage or source (attribute _data_source_id); omit for documents added without a connector',
+        ),
       offset: z
         .number()
         .int()

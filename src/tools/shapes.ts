@@ -37,6 +37,7 @@ export const SourceOut = z.object({
   url: z.string().optional(),
   snippet: z.string().optional(),
   documentId: z.string().optional(),
+  dataSourceId: z.string().optional(),
   updatedAt: z.string().optional(),
 });
 
@@ -44,7 +45,11 @@ export function renderPassages(passages: Passage[]): string {
   return passages
     .map((p, i) => {
       const head = `[${i + 1}] ${p.title}${p.uri ? ` — ${p.uri}` : ''}`;
-      const meta = `    documentId: ${p.documentId}${p.confidence ? ` · confidence: ${p.confidence}` : ''}`;
+      const ds =
+        typeof p.attributes._data_source_id === 'string'
+          ? ` · dataSourceId: ${p.attributes._data_source_id}`
+          : '';
+      const meta = `    documentId: ${p.documentId}${ds}${p.confidence ? ` · confidence: ${p.confidence}` : ''}`;
       return `${head}\n${meta}\n${indent(p.content)}`;
     })
     .join('\n\n');
@@ -55,7 +60,9 @@ export function renderSources(sources: Source[]): string {
     .map((s, i) => {
       const n = s.citationNumber ?? i + 1;
       const where = s.url ? ` — ${s.url}` : '';
-      const doc = s.documentId ? ` (documentId: ${s.documentId})` : '';
+      const doc = s.documentId
+        ? ` (documentId: ${s.documentId}${s.dataSourceId ? `, dataSourceId: ${s.dataSourceId}` : ''})`
+        : '';
       return `[${n}] ${s.title}${where}${doc}${s.snippet ? `\n${indent(s.snippet)}` : ''}`;
     })
     .join('\n');

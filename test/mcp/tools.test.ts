@@ -298,6 +298,26 @@ describe('get_document', () => {
     });
     expect(structured<{ text: string }>(next).text).toBe(doc.text.slice(100, 200));
   });
+
+  it('takes the dataSourceId a passage names, and refuses a wrong one', async () => {
+    const { result, passages } = await search(alice, {
+      query: 'on-call escalation policy PagerDuty',
+      maxResults: 5,
+    });
+    const hit = passages.find((p) => p.documentId === 'eng-oncall-escalation-policy')!;
+    const dataSourceId = hit.attributes._data_source_id as string;
+    expect(text(result)).toContain(`dataSourceId: ${dataSourceId}`);
+    const ok = await alice.client.callTool({
+      name: 'get_document',
+      arguments: { documentId: hit.documentId, dataSourceId, maxChars: 200 },
+    });
+    expect(ok.isError, text(ok)).toBeFalsy();
+    const wrong = await alice.client.callTool({
+      name: 'get_document',
+      arguments: { documentId: hit.documentId, dataSourceId: '00000000-0000-4000-8000-000000000000' },
+    });
+    expect(wrong.isError).toBe(true);
+  });
 });
 
 describe('whoami', () => {
