@@ -69,6 +69,7 @@ qindex-mcp sandbox is running (Ctrl-C stops it).
       ${cli} login --config ${files.idc}
    Users / passwords:
       ${users}
+   (The sandbox keeps its state in memory: sign in again after restarting it.)
 
 2. Connect an MCP client. A ready config for this run is in
       ${mcpPath}
