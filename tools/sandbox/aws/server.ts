@@ -134,7 +134,7 @@ export async function startAwsEmulator(deps: {
 function sniff(socket: Socket, decide: (isH2: boolean) => void): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
-    seen = Buffer.concat([seen, chunk]);
+    seen = seen.length ? Buffer.concat([seen, chunk]) : chunk;
     const n = Math.min(seen.length, H2_PREFACE.length);
     const isH2Prefix = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2Prefix && seen.length < H2_PREFACE.length) return;
@@ -182,7 +182,6 @@ interface Sink {
   /** Resolves on 'drain' or 'close'. */
   drained(): Promise<unknown>;
   onClose(cb: () => void): void;
-  finished(): boolean;
 }
 
 // Errors on a request that the client abandoned are expected: they must not become uncaught exceptions.
@@ -211,7 +210,6 @@ function http1Exchange(rq: IncomingMessage, rs: ServerResponse): Exchange {
       destroy: () => rs.destroy(),
       drained: () => Promise.race([once(rs, 'drain'), once(rs, 'close')]),
       onClose: (cb) => rs.on('close', cb),
-      finished: () => rs.writableFinished,
     },
   };
 }
@@ -244,7 +242,6 @@ function http2Exchange(stream: ServerHttp2Stream, raw: IncomingHttpHeaders): Exc
       destroy: () => stream.destroy(),
       drained: () => Promise.race([once(stream, 'drain'), once(stream, 'close')]),
       onClose: (cb) => stream.on('close', cb),
-      finished: () => stream.writableFinished,
     },
   };
 }
@@ -266,8 +263,9 @@ function readBody(body: Readable): Promise<Buffer> {
 
 async function handle(ex: Exchange, route: (req: EmulatorRequest, wire: Wire) => Promise<EmulatorResponse>) {
   const controller = new AbortController();
+  let completed = false;
   ex.sink.onClose(() => {
-    if (!ex.sink.finished()) controller.abort();
+    if (!completed) controller.abort();
   });
   const { url } = ex;
   const q = url.indexOf('?');
@@ -303,6 +301,7 @@ async function handle(ex: Exchange, route: (req: EmulatorRequest, wire: Wire) =>
   const res = await route(req, { rawPath, headers: wireHeaders });
   if (ex.sink.gone()) return;
   await writeResponse(ex.sink, res, controller.signal);
+  completed = true;
 }
 
 async function writeResponse(sink: Sink, res: EmulatorResponse, signal: AbortSignal | undefined) {
