@@ -132,7 +132,7 @@ export async function startAwsEmulator(deps: {
 
 /** Reads the first bytes, puts them back, and says whether they are the HTTP/2 client preface. */
 function sniff(socket: Socket, decide: (isH2: boolean) => void): void {
-  let seen = Buffer.alloc(0);
+  let seen: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = seen.length ? Buffer.concat([seen, chunk]) : chunk;
     const n = Math.min(seen.length, H2_PREFACE.length);
