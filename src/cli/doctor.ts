@@ -13,7 +13,7 @@ import { QindexError, describeError, isQindexError } from '../errors.js';
 import { createCredentialProvider, type ExchangeStep, type StepEvent } from '../identity/index.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { toQindexError } from '../q/errors.js';
-import type { Command } from './index.js';
+import type { CommandRunner } from './index.js';
 
 export interface DoctorStep {
   name: string;
@@ -237,8 +237,7 @@ function printHuman(report: DoctorReport): void {
   out(report.ok ? 'All checks passed.' : 'A check failed: see "fix" above.');
 }
 
-export const doctor: Command = {
-  summary: 'Check configuration, sign-in, the identity exchange and one Q search, step by step',
+export const doctor: CommandRunner = {
   async run(args) {
     let flags: FlagValues;
     try {

@@ -1,22 +1,37 @@
 /**
- * @module The table of CLI commands. Each command lives in its own file beside this one.
+ * @module The table of CLI commands. Each command lives in its own file beside this one and is
+ * loaded only when run: `login` need not load the MCP SDK, the AWS clients or the HTTP server.
  */
-import { doctor } from './doctor.js';
-import { login } from './login.js';
-import { logout } from './logout.js';
-import { serve } from './serve.js';
-import { whoami } from './whoami.js';
-
 export interface Command {
   summary: string;
   /** Returns the process exit code. */
   run(args: string[]): Promise<number>;
 }
 
+/** What a command file exports; its one-line summary stays in this table. */
+export type CommandRunner = Pick<Command, 'run'>;
+
+const lazy = (summary: string, load: () => Promise<CommandRunner>): Command => ({
+  summary,
+  run: async (args) => (await load()).run(args),
+});
+
 export const commands: Record<string, Command> = {
-  doctor,
-  login,
-  logout,
-  serve,
-  whoami,
+  doctor: lazy(
+    'Check configuration, sign-in, the identity exchange and one Q search, step by step',
+    async () => (await import('./doctor.js')).doctor,
+  ),
+  login: lazy(
+    'Sign in (browser or device code) and keep the login',
+    async () => (await import('./login.js')).login,
+  ),
+  logout: lazy(
+    'Sign out: revoke and remove the stored login',
+    async () => (await import('./logout.js')).logout,
+  ),
+  serve: lazy(
+    'Run the MCP server (started by an MCP client; stdio by default)',
+    async () => (await import('./serve.js')).serve,
+  ),
+  whoami: lazy('Show who is signed in (never a token)', async () => (await import('./whoami.js')).whoami),
 };

@@ -9,7 +9,7 @@ import { commonFlagOptions, type FlagValues } from '../config/flags.js';
 import { loadConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
-import type { Command } from './index.js';
+import type { CommandRunner } from './index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -99,8 +99,7 @@ Without --device or --browser: the browser where one can be opened, else the dev
 ${COMMON_HELP}
 `;
 
-export const login: Command = {
-  summary: 'Sign in (browser or device code) and keep the login',
+export const login: CommandRunner = {
   run: (args) =>
     runCommand(async () => {
       const flags = parseCommand(

@@ -2,7 +2,7 @@
  * @module `qindex-mcp logout`: revokes the refresh token at the IdP when it can, and removes the login from
  * the token store even when the IdP cannot be reached (saying so).
  */
-import type { Command } from './index.js';
+import type { CommandRunner } from './index.js';
 import { parseCommand, runCommand, signInFromFlags } from './login.js';
 
 const USAGE = `Usage: qindex-mcp logout [--profile <name>] [options]
@@ -14,8 +14,7 @@ Removes the login of a profile and revokes its refresh token at the identity pro
   -h, --help             show this help
 `;
 
-export const logout: Command = {
-  summary: 'Sign out: revoke and remove the stored login',
+export const logout: CommandRunner = {
   run: (args) =>
     runCommand(async () => {
       const flags = parseCommand(args, {}, USAGE);

@@ -10,7 +10,7 @@ import { createMcpServer } from '../server/mcp.js';
 import { createLocalContext } from '../server/local-context.js';
 import { serveStdio } from '../server/stdio.js';
 import { HTTP_USAGE, httpFlagOptions, runHttpTransport } from '../server/http/cli.js';
-import type { Command } from './index.js';
+import type { CommandRunner } from './index.js';
 
 const USAGE = `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
 
@@ -26,8 +26,7 @@ Options:
 
 ${HTTP_USAGE}`;
 
-export const serve: Command = {
-  summary: 'Run the MCP server (started by an MCP client; stdio by default)',
+export const serve: CommandRunner = {
   async run(args) {
     const { values } = parseArgs({
       args,

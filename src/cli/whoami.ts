@@ -1,7 +1,7 @@
 /**
  * @module `qindex-mcp whoami`: who is signed in, to which issuer, until when, and in which store. Never a token.
  */
-import type { Command } from './index.js';
+import type { CommandRunner } from './index.js';
 import { describeLogin, parseCommand, runCommand, signInFromFlags } from './login.js';
 
 const USAGE = `Usage: qindex-mcp whoami [--profile <name>] [--json] [options]
@@ -14,8 +14,7 @@ Shows who is signed in for a profile (never a token). Exit code 1 when no one is
   -h, --help             show this help
 `;
 
-export const whoami: Command = {
-  summary: 'Show who is signed in (never a token)',
+export const whoami: CommandRunner = {
   run: (args) =>
     runCommand(async () => {
       const flags = parseCommand(args, { json: { type: 'boolean' } }, USAGE);

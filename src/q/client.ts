@@ -33,7 +33,11 @@ import {
 export * from './types.js';
 
 /** An AWS SDK v3 credential provider (src/identity builds the identity-aware one). */
-export type CredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>;
+export interface CredentialProvider {
+  (options?: { forceRefresh?: boolean }): Promise<AwsCredentialIdentity>;
+  /** Drops `stale` if it is still the cached value (src/identity's memoized provider has it). */
+  invalidate?(stale?: AwsCredentialIdentity): void;
+}
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -110,11 +114,13 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
   const retryDeps: RetryDeps = {
     logger: deps.logger,
     baseDelayMs: deps.retryBaseDelayMs,
-    // Through the SDK's memoized provider, so its cached copy is replaced too.
-    forceRefresh: () =>
-      (sdk.config.credentials as unknown as (o: { forceRefresh: boolean }) => Promise<unknown>)({
-        forceRefresh: true,
-      }),
+    currentCredentials: () => deps.credentials(),
+    // The provider is its own (and the SDK's only) cache: dropping the refused credentials there is
+    // enough; the retried request then waits on the one renewal however many calls saw them expire.
+    renewCredentials: async (refused) => {
+      if (deps.credentials.invalidate) deps.credentials.invalidate(refused);
+      else await deps.credentials({ forceRefresh: true });
+    },
   };
   const applicationId = config.q.applicationId;
   const core: QCore = {

@@ -3,14 +3,20 @@
  * session once when Q says it expired, retry once through the first-call subscription quirk, and
  * stop at once when the caller cancels. Everything else becomes a QindexError for the tool layer.
  */
+import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../log.js';
 import { QindexError } from '../errors.js';
 import { classify, toQindexError } from './errors.js';
 
 export interface RetryDeps {
   logger: Logger;
-  /** Forces a new identity exchange (used once, after ExpiredTokenException). */
-  forceRefresh(): Promise<unknown>;
+  /** The credentials the next attempt will be signed with (cheap: the provider is memoized). */
+  currentCredentials(): Promise<AwsCredentialIdentity>;
+  /**
+   * Renews the credentials Q refused as expired (once per call). Given the refused ones, so that many
+   * calls failing on the same expired session cause one exchange, not one each.
+   */
+  renewCredentials(refused: AwsCredentialIdentity): Promise<unknown>;
   /** Backoff base in ms; tests and benches may lower it. */
   baseDelayMs?: number;
 }
@@ -32,7 +38,9 @@ export async function withRetries<T>(
   const used = { throttled: 0, server: 0, 'expired-credentials': 0, 'subscription-pending': 0 };
   const base = deps.baseDelayMs ?? 200;
   for (;;) {
+    let signedWith: AwsCredentialIdentity | undefined;
     try {
+      signedWith = await deps.currentCredentials();
       return await attempt();
     } catch (e) {
       if (options.signal?.aborted) throw cancelled(operation, e);
@@ -41,8 +49,8 @@ export async function withRetries<T>(
       if (!retriable || used[kind] >= LIMITS[kind]) throw toQindexError(e, operation);
       used[kind]++;
       deps.logger.warn({ operation, failure: kind, attempt: used[kind] }, 'retrying Q call');
-      if (kind === 'expired-credentials') {
-        await deps.forceRefresh();
+      if (kind === 'expired-credentials' && signedWith) {
+        await deps.renewCredentials(signedWith);
       } else {
         const factor = kind === 'throttled' ? 2 ** (used[kind] - 1) * 1.5 : 2 ** (used[kind] - 1);
         await sleep(base * factor + Math.random() * base * 0.5, options.signal);

@@ -26,7 +26,7 @@ export function createLocalContext(
     freshIdToken: () => signIn.freshIdToken(),
     logger,
   });
-  const q = createQClient(config, { credentials: credentials as never, logger });
+  const q = createQClient(config, { credentials, logger });
   const login = loginCommand(config.profile);
   return {
     config,

@@ -7,17 +7,16 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../../log.js';
 import { QindexError } from '../../errors.js';
 
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-  [k: string]: unknown;
+export type Credentials = AwsCredentialIdentity;
+export interface CredentialProvider {
+  (options?: { forceRefresh?: boolean }): Promise<Credentials>;
+  /** Drops `stale` if still cached, so the next call renews (the Q client calls it on ExpiredToken). */
+  invalidate?(stale?: { accessKeyId: string }): void;
 }
-export type CredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<Credentials>;
 
 export interface SharedCredentialCache {
   /** Wraps one user's exchange; `userKey` identifies the user (issuer, subject, tenant). */
@@ -109,21 +108,28 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
     return blob ? decrypt(key, blob) : undefined;
   };
 
-  async function sharedExchange(userKey: string, exchange: CredentialProvider, force: boolean) {
+  async function sharedExchange(
+    userKey: string,
+    exchange: CredentialProvider,
+    force: boolean,
+    refusedKeyId: string | undefined,
+  ) {
+    // Credentials Q already refused as expired are not fresh, whatever their expiry says.
+    const usable = (c: Credentials | undefined) => fresh(c) && c!.accessKeyId !== refusedKeyId;
     const key = redisKey(userKey);
     const lockKey = `${key}:lock`;
     const deadline = Date.now() + lockMs * 2;
     while (Date.now() < deadline) {
       if (!force) {
         const cached = await read(key);
-        if (fresh(cached)) return cached!;
+        if (usable(cached)) return cached!;
       }
       const holder = randomBytes(16).toString('hex');
       if ((await redis.set(lockKey, holder, 'PX', lockMs, 'NX')) === 'OK') {
         try {
           // Another replica may have stored fresh credentials between our read and the lock.
           const cached = force ? undefined : await read(key);
-          if (fresh(cached)) return cached!;
+          if (usable(cached)) return cached!;
           const creds = await exchange(force ? { forceRefresh: true } : undefined).catch((e: unknown) => {
             throw new ExchangeFailed(e);
           });
@@ -150,11 +156,12 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
   return {
     wrap(userKey, exchange) {
       let memo: Credentials | undefined;
+      let refusedKeyId: string | undefined;
       let inFlight: Promise<Credentials> | undefined;
-      return async (opts) => {
+      const provider = async (opts?: { forceRefresh?: boolean }) => {
         const force = opts?.forceRefresh === true;
         if (!force && fresh(memo)) return memo!;
-        inFlight ??= sharedExchange(userKey, exchange, force)
+        inFlight ??= sharedExchange(userKey, exchange, force, refusedKeyId)
           .catch((e: unknown) => {
             if (e instanceof ExchangeFailed) throw e.error;
             if (e instanceof QindexError) throw e;
@@ -166,6 +173,15 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
           .finally(() => (inFlight = undefined));
         return inFlight;
       };
+      // `memoized` tells the AWS SDK this is its only cache, so `invalidate` reaches every caller.
+      return Object.assign(provider, {
+        memoized: true as const,
+        invalidate(stale?: { accessKeyId: string }) {
+          if (stale && memo && memo.accessKeyId !== stale.accessKeyId) return;
+          memo = undefined;
+          refusedKeyId = stale?.accessKeyId;
+        },
+      });
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

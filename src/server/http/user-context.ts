@@ -56,9 +56,9 @@ export function createUserContextFactory(deps: {
       freshIdToken,
       logger,
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
-    }) as unknown as CredentialProvider;
+    });
     const credentials: CredentialProvider = deps.shared ? deps.shared.wrap(key, exchange) : exchange;
-    const q = createQClient(config, { credentials: credentials as never, logger });
+    const q = createQClient(config, { credentials, logger });
     const context: ToolContext = {
       config,
       q,
