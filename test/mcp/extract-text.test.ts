@@ -1,6 +1,6 @@
 /**
  * @module get_document's text extraction for EXTRACTED content. AWS documents the format only as
- * application/json (the sandbox serves text/plain), so the JSON shapes are checked here directly.
+ * application/json without a layout (the sandbox serves one guess), so other JSON shapes are checked here directly.
  */
 import { describe, expect, it } from 'vitest';
 import { extractText } from '../../src/q/document.js';

@@ -238,8 +238,14 @@ describe('document content', () => {
     const html = await page.text();
     expect(html).toContain('<h1>Salary Bands 2026</h1>');
     const extracted = await get(carol, 'hr-salary-bands-2026', 'EXTRACTED');
-    expect(extracted.mimeType).toBe('text/plain');
-    const text = await (await fetch(extracted.presignedUrl!)).text();
+    // The model: "When outputFormat is EXTRACTED, the MIME type is always application/json."
+    expect(extracted.mimeType).toBe('application/json');
+    const json = (await (await fetch(extracted.presignedUrl!)).json()) as {
+      title: string;
+      content: Array<{ text: string }>;
+    };
+    expect(json.title).toBe('Salary Bands 2026');
+    const text = json.content.map((b) => b.text).join('\n');
     expect(text).toContain('Senior Software Engineer: $158,000 to $205,000');
     expect(text).not.toContain('<p>');
   });

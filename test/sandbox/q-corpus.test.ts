@@ -3,7 +3,7 @@
  * every kind (open, one group, one user) that the Q emulator's ACL tests rely on.
  */
 import { describe, expect, it } from 'vitest';
-import { corpus, extractedText, renderRaw, DATA_SOURCES } from '../../tools/sandbox/corpus/index.js';
+import { corpus, extractedContent, renderRaw, DATA_SOURCES } from '../../tools/sandbox/corpus/index.js';
 import { createWorld } from '../../tools/sandbox/world.js';
 
 const docs = corpus();
@@ -52,7 +52,9 @@ describe('sample corpus', () => {
   it('renders the original (HTML or text) and the extracted text', () => {
     const html = docs.find((d) => d.mimeType === 'text/html')!;
     expect(renderRaw(html)).toMatch(/^<!DOCTYPE html>[\s\S]*<h1>/);
-    expect(extractedText(html)).not.toContain('<');
+    const extracted = JSON.parse(extractedContent(html)) as { content: Array<{ text: string }> };
+    expect(extracted.content.map((b) => b.text)).toEqual([html.title, ...html.body]);
+    expect(extracted.content.some((b) => b.text.includes('<'))).toBe(false);
     const text = docs.find((d) => d.mimeType === 'text/plain')!;
     expect(renderRaw(text)).toContain(text.body[0]);
   });

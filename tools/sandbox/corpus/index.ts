@@ -99,7 +99,14 @@ export function renderRaw(doc: CorpusDocument): string {
   return `${doc.title}\n\n${doc.body.join('\n\n')}\n`;
 }
 
-/** The text Q extracted from the document at ingestion. */
-export function extractedText(doc: CorpusDocument): string {
-  return `${doc.title}\n\n${doc.body.join('\n\n')}\n`;
+/**
+ * What Q extracted from the document at ingestion. The model says only that EXTRACTED content is
+ * `application/json`; the layout (an ordered list of text blocks) is the sandbox's own choice.
+ */
+export function extractedContent(doc: CorpusDocument): string {
+  const blocks = [
+    { type: 'title', text: doc.title },
+    ...doc.body.map((text) => ({ type: 'paragraph', text })),
+  ];
+  return JSON.stringify({ documentId: doc.id, title: doc.title, content: blocks });
 }

@@ -1,12 +1,12 @@
 /**
  * @module GetDocumentContent: an ACL-checked presigned URL on the emulator itself, HMAC-signed with the
  * sandbox key and refused after 5 minutes; the download re-checks the ACL and serves the original
- * (RAW, the source's mime type) or the extracted text (EXTRACTED, text/plain).
+ * (RAW, the source's mime type) or the extracted content (EXTRACTED, always application/json).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { SandboxState } from '../../state.js';
 import { findQApplication, type World } from '../../world.js';
-import { extractedText, renderRaw } from '../../corpus/index.js';
+import { extractedContent, renderRaw } from '../../corpus/index.js';
 import type { EmulatorRequest, EmulatorResponse } from '../types.js';
 import type { Access } from './access.js';
 import type { Engine, Principal } from './engine.js';
@@ -66,7 +66,10 @@ export function getDocumentContent(
   const url =
     `http://${host}${DOWNLOAD_PREFIX}/${encodeURIComponent(doc.id)}` +
     `?X-Amz-Date=${amzDate}&X-Amz-Expires=${PRESIGNED_TTL_SECONDS}&X-Amz-Grant=${payload}&X-Amz-Signature=${mac(state.signingKey, payload)}`;
-  return jsonResponse(200, { presignedUrl: url, mimeType: format === 'RAW' ? doc.mimeType : 'text/plain' });
+  return jsonResponse(200, {
+    presignedUrl: url,
+    mimeType: format === 'RAW' ? doc.mimeType : 'application/json',
+  });
 }
 
 const s3Error = (status: number, code: string, message: string): EmulatorResponse => ({
@@ -105,9 +108,9 @@ export function downloadDocument(
   return {
     status: 200,
     headers: {
-      'content-type': `${raw ? doc.mimeType : 'text/plain'}; charset=utf-8`,
+      'content-type': raw ? `${doc.mimeType}; charset=utf-8` : 'application/json',
       'cache-control': 'private, max-age=0',
     },
-    body: raw ? renderRaw(doc) : extractedText(doc),
+    body: raw ? renderRaw(doc) : extractedContent(doc),
   };
 }
