@@ -3,6 +3,7 @@
  * (or QINDEX_REFRESH_TOKEN) refresh token, tells who is signed in, and runs device/browser login and logout.
  * Every state change happens under the profile's cross-process lock, re-reading the store inside it.
  */
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Logger } from '../log.js';
 import { QindexError } from '../errors.js';
@@ -58,6 +59,12 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const envToken = env.QINDEX_REFRESH_TOKEN?.trim() || undefined;
   let envRefreshToken = envToken;
   let envInfo: LoginInfo | undefined;
+  // MCP clients start several servers with the same QINDEX_REFRESH_TOKEN. With rotation, the first refresh
+  // retires that token for all of them, so its successors are kept in the store under a key derived from
+  // it (never the token itself): each process refreshes the newest one, under the cross-process lock.
+  const envChainKey = envToken
+    ? `${profile}.env-${createHash('sha256').update(envToken).digest('hex').slice(0, 16)}`
+    : undefined;
 
   const checkMatches = (login: StoredLogin) => {
     if (login.issuer !== oidc.issuer || login.clientId !== oidc.clientId) {
@@ -72,8 +79,12 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   };
 
   async function refreshFromEnv(): Promise<TokenSet> {
-    return withProfileLock(profile, {}, async () => {
-      const tokens = await refreshGrant(oidc, envRefreshToken!, profile).catch((e: unknown) => {
+    const s = getStore();
+    const chained = s.kind !== 'memory';
+    return withProfileLock(envChainKey!, { dir: lockDir() }, async () => {
+      const successor = chained ? await s.read(envChainKey!) : undefined;
+      const current = successor?.refreshToken ?? envRefreshToken!;
+      const tokens = await refreshGrant(oidc, current, profile).catch((e: unknown) => {
         if (!(e instanceof QindexError && e.code === 'login_expired')) throw e;
         throw new QindexError(
           'login_expired',
@@ -84,8 +95,11 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
           },
         );
       });
-      // Rotation: the new value lives in memory only; the environment cannot be written back.
-      if (tokens.refreshToken) envRefreshToken = tokens.refreshToken;
+      // Rotation: the environment cannot be written back; the store keeps the successor for every process.
+      if (tokens.refreshToken && tokens.refreshToken !== current) {
+        envRefreshToken = tokens.refreshToken;
+        if (chained) await s.write(envChainKey!, loginFromTokens(oidc, tokens));
+      }
       envInfo = {
         profile,
         issuer: oidc.issuer,

@@ -203,7 +203,7 @@ describe('the IdP unreachable, down or insecure', () => {
 });
 
 describe('QINDEX_REFRESH_TOKEN', () => {
-  it('refreshes headlessly, keeps the rotated token in memory and writes nothing', async () => {
+  it('refreshes headlessly; the rotated token is chained in the store, never the profile login', async () => {
     const d = sandbox().description;
     const dir = await tempDir();
     const refreshToken = await control().mintRefreshToken({ username: 'dave' });
@@ -219,8 +219,26 @@ describe('QINDEX_REFRESH_TOKEN', () => {
       store: 'env',
       location: 'QINDEX_REFRESH_TOKEN',
     });
-    expect(await readdir(dir)).toEqual([]);
+    // The profile's own login is untouched; the successor of the environment's token sits beside it
+    // under a key derived from that token (so several servers started with it share the rotation).
+    const logins = await readdir(join(dir, 'logins'));
+    expect(logins).toHaveLength(1);
+    expect(logins[0]).toMatch(/^default\.env-[0-9a-f]{16}\.json$/);
+    const chained = await readFile(join(dir, 'logins', logins[0]!), 'utf8');
+    expect(chained).not.toContain(refreshToken);
     expect(leaked(lines.join(''), [refreshToken, ...tokens])).toBeUndefined();
+  });
+
+  it('keeps the rotation in memory only with the memory store', async () => {
+    const d = sandbox().description;
+    const dir = await tempDir();
+    const refreshToken = await control().mintRefreshToken({ username: 'dave' });
+    const signIn = openSignIn(signInConfig(d, { tokenStore: 'memory' }), {
+      logger: capturedLogger().logger,
+      env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
+    });
+    for (let i = 0; i < 3; i++) expect(decodeJwt(await signIn.freshIdToken()).sub).toBe('dave');
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 
