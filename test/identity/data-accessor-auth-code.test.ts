@@ -116,6 +116,25 @@ describe('data-accessor (auth-code)', () => {
     expect(browser.opened).toHaveLength(2);
   });
 
+  it('when the IdC refresh grant brings no identity context (the other possible AWS answer), it logs in again', async () => {
+    const { provider, browser, control } = setup('carol');
+    await provider();
+    await control.setSwitches({ refreshGrantIdentityContext: false });
+    try {
+      provider.invalidate();
+      const before = await control.counters();
+      const creds = await provider();
+      expect(creds.sessionToken).toBeTruthy();
+      const delta = await countersSince(control, before);
+      // The refresh grant answered, without a context; the exchange went on through a new IdC login.
+      expect(delta['sso-oauth:CreateTokenWithIAM']).toBe(2);
+      expect(delta['idc:authorize']).toBe(1);
+      expect(browser.opened).toHaveLength(2);
+    } finally {
+      await control.setSwitches({ refreshGrantIdentityContext: true });
+    }
+  });
+
   it('a login IdC refuses (user not in IdC) is a typed error', async () => {
     const { provider } = setup('mallory');
     const e = (await provider().catch((err: unknown) => err)) as QindexError;

@@ -48,7 +48,12 @@ describe('control API', () => {
     expect(sandbox().state.faults.size).toBe(0);
 
     const switches = await control().setSwitches({ singleUseAssertions: false });
-    expect(switches).toEqual({ singleUseAssertions: false, subscriptionQuirk: true, idpDown: false });
+    expect(switches).toEqual({
+      singleUseAssertions: false,
+      subscriptionQuirk: true,
+      idpDown: false,
+      refreshGrantIdentityContext: true,
+    });
     await control().setFault('sts:AssumeRole', { serverError: 1 });
     await fetch(`${sandbox().description.issuer}/token`, { method: 'POST' });
     expect((await control().counters())['idp:token']).toBe(1);

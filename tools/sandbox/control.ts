@@ -59,6 +59,7 @@ const bodies = {
   switches: z.strictObject({
     singleUseAssertions: z.boolean().optional(),
     subscriptionQuirk: z.boolean().optional(),
+    refreshGrantIdentityContext: z.boolean().optional(),
     idpDown: z.boolean().optional(),
   }),
   empty: z.strictObject({}),

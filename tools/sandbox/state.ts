@@ -59,6 +59,11 @@ export interface Switches {
   subscriptionQuirk: boolean;
   /** The IdP answers 503 to everything. */
   idpDown: boolean;
+  /**
+   * CreateTokenWithIAM's refresh_token grant returns a new identity context (AWS behaviour unconfirmed:
+   * on by default; off plays the SDK example's answer, which has none).
+   */
+  refreshGrantIdentityContext: boolean;
 }
 
 export interface SandboxState {
@@ -83,7 +88,12 @@ export function createState(): SandboxState {
     sessions: new Map(),
     usedAssertions: new Set(),
     reusedAssertionCount: 0,
-    switches: { singleUseAssertions: true, subscriptionQuirk: true, idpDown: false },
+    switches: {
+      singleUseAssertions: true,
+      subscriptionQuirk: true,
+      idpDown: false,
+      refreshGrantIdentityContext: true,
+    },
     faults: new Map(),
     counters: new Map(),
     subscribedUsers: new Set(),

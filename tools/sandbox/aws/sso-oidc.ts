@@ -158,7 +158,8 @@ async function createTokenWithIam(body: Body, caller: Caller, deps: Deps): Promi
   if (grantType === JWT_BEARER) user = await jwtBearer(required(body, 'assertion'), app, deps);
   else if (grantType === 'authorization_code') user = authorizationCode(body, app, deps);
   else user = refreshToken(required(body, 'refreshToken'), app, deps);
-  return issueTokens(deps, app, user, scopes);
+  const withContext = grantType !== 'refresh_token' || deps.state.switches.refreshGrantIdentityContext;
+  return issueTokens(deps, app, user, scopes, withContext);
 }
 
 /** Who may exchange for this application: its own account, or for a data accessor the ISV's tenant-tagged session. */
@@ -301,6 +302,7 @@ async function issueTokens(
   app: IdcApplication,
   user: SandboxUser,
   scopes: string[],
+  withContext: boolean,
 ): Promise<EmulatorResponse> {
   const now = Math.floor(Date.now() / 1000);
   const identity = identityFor(deps.world, app, user);
@@ -310,7 +312,7 @@ async function issueTokens(
     new Date((now + TOKEN_SECONDS) * 1000),
   );
   const idToken = await new SignJWT({
-    'sts:identity_context': identityContext,
+    ...(withContext ? { 'sts:identity_context': identityContext } : {}),
     'aws:application_arn': app.arn,
     'aws:identity_store_id': 'd-sandbox0001',
     email: user.email,
@@ -343,7 +345,7 @@ async function issueTokens(
       idToken,
       issuedTokenType: 'urn:ietf:params:oauth:token-type:refresh_token',
       scope: scopes,
-      awsAdditionalDetails: { identityContext },
+      ...(withContext ? { awsAdditionalDetails: { identityContext } } : {}),
     }),
   };
 }
