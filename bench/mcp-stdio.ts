@@ -80,7 +80,13 @@ try {
   const rawToken = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
   const signIn = openSignIn(config, { logger, env: { ...process.env, QINDEX_REFRESH_TOKEN: rawToken } });
   const credentials = createCredentialProvider(config, { freshIdToken: () => signIn.freshIdToken(), logger });
-  const sdk = new QBusinessClient({ region: config.q.region, endpoint: config.aws.endpoint, credentials });
+  // The same transport settings as src/q/client.ts, so the difference is the MCP layer alone.
+  const sdk = new QBusinessClient({
+    region: config.q.region,
+    endpoint: config.aws.endpoint,
+    credentials,
+    requestHandler: { disableConcurrentStreams: false },
+  });
   const raw = await time('raw SDK SearchRelevantContent', (i) =>
     sdk.send(
       new SearchRelevantContentCommand({

@@ -110,6 +110,10 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     credentials: deps.credentials,
     // retry.ts owns retries: it knows when a stream may be repeated and when to renew the session.
     maxAttempts: 1,
+    // The qbusiness client's default opens a new HTTP/2 connection (TCP + TLS) for every call; one shared
+    // session with concurrent streams keeps a tool call close to the cost of the Q call itself. Chat's
+    // event streams still get a session of their own (the SDK isolates event streams regardless).
+    requestHandler: { disableConcurrentStreams: false },
   });
   const retryDeps: RetryDeps = {
     logger: deps.logger,
