@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSignIn, type SignInConfig } from '../../src/auth/index.js';
 import { QindexError } from '../../src/errors.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { CHROMIUM, launchChromium, signInWithBrowser } from './chromium.js';
+import { CHROMIUM, launchChromium, signInWithBrowser } from '../helpers/chromium.js';
 import { capturedLogger, leaked, signInConfig, tempDir } from './helpers.js';
 
 const sandbox = useSandbox();

@@ -14,7 +14,7 @@ import { createOidc } from '../../src/auth/oidc.js';
 import { refreshGrant } from '../../src/auth/refresh.js';
 import { fileStore } from '../../src/auth/store/file.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
-import { CHROMIUM, launchChromium, signInWithBrowser } from '../auth/chromium.js';
+import { CHROMIUM, launchChromium, signInWithBrowser } from '../helpers/chromium.js';
 import { cliEnv, leaked, runNode, signInConfig, tempDir, type RunOptions } from '../auth/helpers.js';
 import { useSandbox } from '../helpers/sandbox.js';
 

@@ -11,6 +11,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useSandbox } from '../helpers/sandbox.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 
 const sandbox = useSandbox();
@@ -18,7 +19,6 @@ const control = () => controlClient(sandbox().description.control);
 const issuer = () => sandbox().description.issuer;
 const CLIENT = 'qindex-mcp';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-const CHROMIUM = '/usr/bin/chromium';
 
 afterEach(async () => {
   await control().reset();
@@ -238,18 +238,7 @@ describe('headless Chromium', () => {
 
   beforeAll(async () => {
     if (!available) return;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // The "native app" side of the loopback redirect.
     callbackServer = createServer((_req, res) => res.end('<html><body>signed in</body></html>'));
     await new Promise<void>((r) => callbackServer!.listen(0, '127.0.0.1', () => r()));
