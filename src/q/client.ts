@@ -11,6 +11,7 @@ import {
   QBusinessClient,
   SearchRelevantContentCommand,
 } from '@aws-sdk/client-qbusiness';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -92,6 +93,19 @@ export interface QClientDeps {
   logger: Logger;
   /** Backoff base for retries, in ms (default 200). */
   retryBaseDelayMs?: number;
+  /**
+   * A connection pool shared by many clients (the HTTP transport's users, see createQTransport); its
+   * owner destroys it. Without one, the client keeps one HTTP/2 session of its own.
+   */
+  requestHandler?: NodeHttp2Handler;
+}
+
+/**
+ * One HTTP/2 connection pool for many Q clients: the credentials differ per user, the connections need
+ * not. Sessions carry up to 100 concurrent streams before another is opened.
+ */
+export function createQTransport(): NodeHttp2Handler {
+  return new NodeHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: 100 });
 }
 
 /** Internals shared by chat.ts and document.ts. */
@@ -113,7 +127,7 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     // The qbusiness client's default opens a new HTTP/2 connection (TCP + TLS) for every call; one shared
     // session with concurrent streams keeps a tool call close to the cost of the Q call itself. Chat's
     // event streams still get a session of their own (the SDK isolates event streams regardless).
-    requestHandler: { disableConcurrentStreams: false },
+    requestHandler: deps.requestHandler ?? { disableConcurrentStreams: false },
   });
   const retryDeps: RetryDeps = {
     logger: deps.logger,
@@ -221,6 +235,9 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     },
 
     getDocument: (input, options) => getDocumentText(core, input, options),
-    destroy: () => sdk.destroy(),
+    // A shared pool outlives this client: its owner destroys it.
+    destroy: () => {
+      if (!deps.requestHandler) sdk.destroy();
+    },
   };
 }

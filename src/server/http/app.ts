@@ -10,6 +10,7 @@ import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
 import { QindexError, describeError, isQindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
 import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
 import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
@@ -91,11 +92,14 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       })
     : undefined;
   const tenantOf = createTenantResolver(config);
+  // Every user's Q client signs with its own credentials over one shared connection pool.
+  const qTransport = bearer ? createQTransport() : undefined;
   const makeUser =
     deps.userContext ??
     createUserContextFactory({
       logger,
       ...(shared ? { shared } : {}),
+      ...(qTransport ? { requestHandler: qTransport } : {}),
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
     });
   const users = createUserCache<UserContext>({
@@ -300,6 +304,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     server.closeAllConnections();
     await stopped;
     users.clear();
+    qTransport?.destroy();
     await shared?.close();
     logger.info('MCP HTTP server stopped');
   }

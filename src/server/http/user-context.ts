@@ -7,7 +7,7 @@ import type { QindexConfig } from '../../config/schema.js';
 import { createCredentialProvider } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { QindexError } from '../../errors.js';
-import { createQClient } from '../../q/client.js';
+import { createQClient, type QClientDeps } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { CredentialProvider, SharedCredentialCache } from './shared-cache.js';
 import type { UserIdentity } from './user-cache.js';
@@ -29,6 +29,8 @@ export type UserContextFactory = (
 export function createUserContextFactory(deps: {
   logger: Logger;
   shared?: SharedCredentialCache;
+  /** The Q connection pool every user's client shares. */
+  requestHandler?: QClientDeps['requestHandler'];
   baseCredentials?: Parameters<typeof createCredentialProvider>[1]['baseCredentials'];
 }): UserContextFactory {
   return (config, identity, key, latestToken) => {
@@ -58,7 +60,11 @@ export function createUserContextFactory(deps: {
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
     });
     const credentials: CredentialProvider = deps.shared ? deps.shared.wrap(key, exchange) : exchange;
-    const q = createQClient(config, { credentials, logger });
+    const q = createQClient(config, {
+      credentials,
+      logger,
+      ...(deps.requestHandler ? { requestHandler: deps.requestHandler } : {}),
+    });
     const context: ToolContext = {
       config,
       q,
