@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import { decodeJwt } from 'jose';
 import { openSignIn } from '../auth/index.js';
 import { commonFlagOptions, type FlagValues } from '../config/flags.js';
 import { loadConfigDetailed } from '../config/load.js';
@@ -124,10 +125,8 @@ export async function runDoctor(
   } else {
     try {
       firstToken = await signIn.freshIdToken();
-      const claims = JSON.parse(Buffer.from(firstToken.split('.')[1] ?? '', 'base64url').toString()) as {
-        sub?: string;
-        email?: string;
-      };
+      // sign-in already validated it (signature, issuer, audience); only names are read here.
+      const claims = decodeJwt(firstToken);
       steps.push({
         name: 'sign-in',
         status: 'passed',

@@ -6,6 +6,7 @@
 import { STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
 import { SSOOIDCClient, type CreateTokenWithIAMResponse } from '@aws-sdk/client-sso-oidc';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { decodeJwt } from 'jose';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
 import { QindexError, isQindexError } from '../errors.js';
@@ -161,12 +162,10 @@ export async function freshToken(deps: ChainDeps): Promise<{ token: string; clai
   }
 }
 
+/** The payload of a JWT, read without verification (it came over TLS from the IdP or from AWS). */
 export function decodeJwtPayload(token: string): Record<string, unknown> | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
   try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    return decodeJwt(token);
   } catch {
     return undefined;
   }
