@@ -114,4 +114,17 @@ describe('HTTP transport, local one-user mode', () => {
     expect(() => withHttpFlags(configFor(d, 'idc'), { port: 'eighty' })).toThrow(/--port/);
     expect(() => withHttpFlags(configFor(d, 'idc'), { auth: 'basic' })).toThrow(/http\.auth/);
   });
+
+  it('refuses to serve the signed-in user without authentication off loopback', async () => {
+    const d = sandbox().description;
+    for (const host of ['0.0.0.0', '::', '127.example.com']) {
+      await expect(
+        startHttpServer(withHttpFlags(configFor(d, 'idc'), { host, port: '0' }), {
+          logger: silent,
+          createServer: createMcpServer,
+          localContext: ctx,
+        }),
+      ).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringMatching(/loopback only/) });
+    }
+  });
 });

@@ -15,7 +15,7 @@ import type { ToolContext } from '../../tools/context.js';
 import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
 import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
 import { metadataPaths, protectedResourceMetadata, sendUnauthorized } from './metadata.js';
-import { checkOrigin, corsHeaders, createOriginPolicy, preflightHeaders } from './origin.js';
+import { checkOrigin, corsHeaders, createOriginPolicy, isLoopback, preflightHeaders } from './origin.js';
 import { createSessionStore } from './sessions.js';
 import { createMcpEndpoint, json, rpcError } from './endpoint.js';
 import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache } from './shared-cache.js';
@@ -70,6 +70,15 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   }
   if (!bearer && !deps.localContext) {
     throw new QindexError('config_invalid', 'Local HTTP mode needs the signed-in user of the profile.');
+  }
+  // Local mode has no authentication (a Host header is no credential): off loopback, anyone who can reach
+  // the port would act as the signed-in user.
+  if (!bearer && !isLoopback(http.host)) {
+    throw new QindexError(
+      'config_invalid',
+      `Local HTTP mode (http.auth "none") serves the signed-in user without authentication, so it binds loopback only, not ${http.host}.`,
+      { remedy: 'Drop --host (127.0.0.1 is the default), or serve many users with --auth bearer.' },
+    );
   }
   const resource = http.resource ?? '';
   const limits = http.limits;

@@ -14,7 +14,7 @@ export interface OriginPolicy {
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 export const isLoopback = (host: string) =>
-  host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+  host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 /**
  * Builds the policy for a server bound to `bindHost:port`. Loopback names of the port are always allowed;
