@@ -42,6 +42,14 @@ export const HttpLimitsSchema = z
     userIdleSeconds: z.number().int().min(1).default(900).describe('A cached user idle this long is evicted'),
     maxSessions: z.number().int().min(1).default(10_000).describe('Open MCP sessions (stateful mode)'),
     sessionIdleSeconds: z.number().int().min(1).default(1800).describe('An idle session is closed'),
+    requestTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(120)
+      .describe(
+        'Time to receive a whole request, headers and body (408 after); responses and streams are not cut',
+      ),
     shutdownGraceSeconds: z
       .number()
       .min(0)

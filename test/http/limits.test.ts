@@ -4,6 +4,7 @@
  * endpoint answers, and shutdown lets an in-flight tool call finish before closing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect as connectSocket } from 'node:net';
 import { useSandbox } from '../helpers/sandbox.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import type { HttpServerHandle } from '../../src/server/http/app.js';
@@ -90,6 +91,38 @@ describe('HTTP transport, limits and lifecycle', () => {
     expect(again.titles).toContain('Runbook: payments-api');
     expect(server.stats().cachedUsers).toBe(2);
     expect((await control().counters())['sso-oauth:CreateTokenWithIAM']).toBe(4);
+    await client.close();
+  });
+
+  it('drops a request whose body never finishes arriving, but not a long response', async () => {
+    const server = await startBearerServer(
+      sandbox(),
+      bearerConfig(sandbox(), 'data-accessor', { http: { limits: { requestTimeoutSeconds: 1 } } }),
+    );
+    servers.push(server);
+    // Unauthenticated, with a body that trickles in: answered 401, then the socket must not stay open.
+    const { port } = new URL(server.url);
+    const socket = connectSocket(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const closed = new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 15_000).unref();
+    });
+    socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 100000\r\n\r\n{"a":`);
+    const drip = setInterval(() => socket.write(' '), 200);
+    const wasClosed = await closed;
+    clearInterval(drip);
+    socket.destroy();
+    expect(received).toMatch(/^HTTP\/1\.1 401/);
+    expect(wasClosed, 'the server kept a never-ending request body open').toBe(true);
+
+    // A tool call whose answer takes longer than the request timeout still completes.
+    const { client } = await connect(server.url, await token('alice'));
+    await control().setFault('qbusiness:SearchRelevantContent', { latencyMs: 2000 });
+    const result = await search(client, 'payments-api runbook');
+    expect(result.isError, result.text).toBe(false);
+    expect(result.titles).toContain('Runbook: payments-api');
     await client.close();
   });
 

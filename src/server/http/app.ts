@@ -130,12 +130,19 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   const metadata = new Set(bearer ? metadataPaths(resource) : []);
   let draining = false;
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => fail(res, e));
-  });
-  // Streams (SSE) may stay open a long time; the defaults would cut them.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // requestTimeout bounds receiving a request (a body dripped byte by byte would otherwise hold its socket
+  // forever, even after a 401); it ends when the request is read, so long responses and SSE streams live on.
+  const requestTimeout = limits.requestTimeoutSeconds * 1000;
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
+    },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => fail(res, e));
+    },
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
