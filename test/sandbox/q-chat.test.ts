@@ -250,6 +250,15 @@ describe('document content', () => {
     expect(text).not.toContain('<p>');
   });
 
+  it('takes a documentId with "/" in it as one label (the SDK escapes it as %2F)', async () => {
+    // DocumentId is `\P{C}*` (S3 keys and URLs are common ids): the route must not split on it.
+    await expect(get(alice, 'exports/2026/missing.txt')).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      resourceType: 'Document',
+      resourceId: 'exports/2026/missing.txt',
+    });
+  });
+
   it('refuses documents outside the ACL, tampered URLs and URLs older than five minutes', async () => {
     await expect(get(bob, 'hr-salary-bands-2026')).rejects.toMatchObject({
       name: 'ResourceNotFoundException',

@@ -292,6 +292,7 @@ async function handle(ex: Exchange, route: (req: EmulatorRequest, wire: Wire) =>
   const req: EmulatorRequest = {
     method: ex.method,
     path,
+    rawPath,
     query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
     headers,
     body,

@@ -10,6 +10,8 @@ export interface EmulatorRequest {
   method: string;
   /** Decoded path, without the query string. */
   path: string;
+  /** The path as sent, still percent-encoded: split it before decoding, as a `%2F` in a label is not a separator. */
+  rawPath: string;
   query: URLSearchParams;
   /** Header names lower-cased; HTTP/2 pseudo-headers removed. */
   headers: Record<string, string>;

@@ -27,9 +27,18 @@ interface Route {
   params: string[];
 }
 
+/** One URI label, decoded after the path was split (the SDK escapes `/` inside a label as `%2F`). */
+function decodeLabel(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Matches method and path against the operations' HTTP bindings. */
 function match(req: EmulatorRequest): Route | undefined {
-  const parts = req.path.split('/').slice(1);
+  const parts = req.rawPath.split('/').slice(1).map(decodeLabel);
   if (parts[0] !== 'applications' || !parts[1]) return undefined;
   const [, applicationId, a, b, c, d, e] = parts;
   const m = req.method;
