@@ -14,6 +14,7 @@ import {
   PutFeedbackCommand,
   type ChatInputStream,
   type ChatOutputStream,
+  type MessageUsefulnessFeedback,
 } from '@aws-sdk/client-qbusiness';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sessionFor, type UserSession } from '../helpers/credentials.js';
@@ -215,6 +216,26 @@ describe('conversations', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('validates feedback before looking up the conversation', async () => {
+    // The SDK checks neither enums nor nested required members: the service answers ValidationException
+    // for them, whether or not the conversation exists.
+    for (const messageUsefulness of [
+      { usefulness: 'MEH', submittedAt: new Date() },
+      { usefulness: 'USEFUL' },
+    ] as unknown as MessageUsefulnessFeedback[]) {
+      await expect(
+        carol.q.send(
+          new PutFeedbackCommand({
+            applicationId: carol.applicationId,
+            conversationId: '00000000-0000-4000-8000-000000000000',
+            messageId: '00000000-0000-4000-8000-000000000001',
+            messageUsefulness,
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ValidationException', reason: 'FIELD_VALIDATION_FAILED' });
+    }
   });
 });
 

@@ -275,6 +275,13 @@ describe('SearchRelevantContent: validation and access', () => {
       name: 'ResourceNotFoundException',
       resourceType: 'Retriever',
     });
+    // The whole input is validated before any resource is looked up.
+    await expect(
+      search({ ...alice, retrieverId: '00000000-0000-4000-8000-000000000000' }, 'x', { maxResults: 0 }),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      fields: [expect.objectContaining({ name: 'maxResults' })],
+    });
   });
 
   it('refuses plain IAM credentials and sessions of the wrong identity type', async () => {

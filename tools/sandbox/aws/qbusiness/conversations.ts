@@ -99,10 +99,7 @@ export function putFeedback(
   conversationId: string,
   messageId: string,
 ): EmulatorResponse {
-  const conv = ownConversation(state, access, conversationId);
-  if (!conv.messages.some((m) => m.messageId === messageId)) {
-    throw notFound('Message', messageId, `Message ${messageId} not found.`);
-  }
+  // The whole input is validated before any resource is looked up, as the service does.
   const body = parseBody(req.body);
   const raw = body.messageUsefulness as Record<string, unknown> | undefined;
   let usefulness: Record<string, unknown> = {};
@@ -120,6 +117,10 @@ export function putFeedback(
       comment: optionalText('messageUsefulness.comment', raw.comment, 0, 1000),
       submittedAt: typeof raw.submittedAt === 'number' ? new Date(raw.submittedAt * 1000) : undefined,
     };
+  }
+  const conv = ownConversation(state, access, conversationId);
+  if (!conv.messages.some((m) => m.messageId === messageId)) {
+    throw notFound('Message', messageId, `Message ${messageId} not found.`);
   }
   state.q.feedback.push({
     applicationId: access.app.applicationId,

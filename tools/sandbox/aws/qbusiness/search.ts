@@ -40,6 +40,10 @@ export function searchRelevantContent(
     ]);
   }
   const retrieverId = requireId('contentSource.retriever.retrieverId', source.retriever.retrieverId);
+  const filter = body.attributeFilter === undefined ? undefined : parseFilter(body.attributeFilter);
+  const maxResults = optionalInt('maxResults', body.maxResults, 1, 100) ?? DEFAULT_PAGE;
+  const nextToken = optionalNextToken(body.nextToken);
+  // Resources are looked up only once the whole input is valid, as the service does.
   if (retrieverId !== access.app.retrieverId) {
     throw notFound(
       'Retriever',
@@ -47,9 +51,6 @@ export function searchRelevantContent(
       `Retriever ${retrieverId} not found in application ${access.app.applicationId}.`,
     );
   }
-  const filter = body.attributeFilter === undefined ? undefined : parseFilter(body.attributeFilter);
-  const maxResults = optionalInt('maxResults', body.maxResults, 1, 100) ?? DEFAULT_PAGE;
-  const nextToken = optionalNextToken(body.nextToken);
 
   const context = `SearchRelevantContent\n${access.app.applicationId}\n${access.owner}\n${queryText}\n${JSON.stringify(body.attributeFilter ?? null)}`;
   const offset = nextToken ? decodeToken(state.signingKey, context, nextToken) : 0;
