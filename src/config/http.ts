@@ -41,6 +41,12 @@ export const HttpLimitsSchema = z
       .describe('Users whose credentials stay cached (LRU)'),
     userIdleSeconds: z.number().int().min(1).default(900).describe('A cached user idle this long is evicted'),
     maxSessions: z.number().int().min(1).default(10_000).describe('Open MCP sessions (stateful mode)'),
+    maxSessionsPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe("Open sessions of one user; another one closes that user's least recently used"),
     sessionIdleSeconds: z.number().int().min(1).default(1800).describe('An idle session is closed'),
     requestTimeoutSeconds: z
       .number()

@@ -126,6 +126,34 @@ describe('HTTP transport, limits and lifecycle', () => {
     await client.close();
   });
 
+  it("caps one user's sessions, so one user cannot fill the server and lock others out", async () => {
+    const server = await startBearerServer(
+      sandbox(),
+      bearerConfig(sandbox(), 'data-accessor', {
+        http: { limits: { maxSessions: 3, maxSessionsPerUser: 2 } },
+      }),
+    );
+    servers.push(server);
+    const alice = await token('alice');
+    const opened = [];
+    for (let i = 0; i < 3; i++) opened.push(await connect(server.url, alice));
+    expect(server.stats().sessions).toBe(2);
+    // Alice's least recently used session made room for her third.
+    const first = await post(server.url, toolCall(9, 'vpn'), {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': opened[0]!.transport.sessionId!,
+      'mcp-protocol-version': '2025-06-18',
+    });
+    expect(first.status).toBe(404);
+    expect((await search(opened[2]!.client, 'vpn')).isError).toBe(false);
+    // Bob still gets a session.
+    const bob = await connect(server.url, await token('bob'));
+    const found = await search(bob.client, 'VPN connection');
+    expect(found.isError, found.text).toBe(false);
+    expect(found.titles.length).toBeGreaterThan(0);
+    await Promise.all([...opened, bob].map((c) => c.client.close().catch(() => undefined)));
+  });
+
   it('answers /healthz and finishes an in-flight call on shutdown', async () => {
     const server = await startBearerServer(sandbox(), bearerConfig(sandbox()));
     const health = await fetch(new URL('/healthz', server.url));

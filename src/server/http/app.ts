@@ -119,7 +119,11 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     // Later, not now: a call that started just before the eviction may still be using the client.
     onEvict: (entry) => setTimeout(() => entry.context.dispose(), 60_000).unref(),
   });
-  const sessions = createSessionStore({ max: limits.maxSessions, idleMs: limits.sessionIdleSeconds * 1000 });
+  const sessions = createSessionStore({
+    max: limits.maxSessions,
+    maxPerOwner: limits.maxSessionsPerUser,
+    idleMs: limits.sessionIdleSeconds * 1000,
+  });
   const concurrency = createConcurrencyLimiter(limits.maxConcurrentPerUser);
   const inFlight = createInFlight();
   const serveMcp = createMcpEndpoint({

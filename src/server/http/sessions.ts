@@ -1,7 +1,9 @@
 /**
  * @module MCP sessions of the stateful HTTP mode, each bound to the user who opened it: a request with
  * another user's token and that session id is answered as if the session did not exist (404).
- * Idle sessions are closed; the number of open sessions is bounded.
+ * Idle sessions are closed; the number of open sessions is bounded, overall and per user (a user at
+ * their cap who opens another loses their least recently used one), so no user can fill the store and
+ * lock every other user or tenant out.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -26,11 +28,22 @@ export interface SessionStore {
   closeAll(): Promise<void>;
 }
 
-export function createSessionStore(options: { max: number; idleMs: number }): SessionStore {
+export function createSessionStore(options: {
+  max: number;
+  maxPerOwner: number;
+  idleMs: number;
+}): SessionStore {
   const sessions = new Map<string, Session>();
+  const byOwner = new Map<string, Set<Session>>();
 
-  const close = async (s: Session) => {
+  const forget = (s: Session) => {
     sessions.delete(s.id);
+    const owned = byOwner.get(s.owner);
+    owned?.delete(s);
+    if (owned?.size === 0) byOwner.delete(s.owner);
+  };
+  const close = async (s: Session) => {
+    forget(s);
     await s.transport.close().catch(() => undefined);
     await s.server.close().catch(() => undefined);
   };
@@ -43,6 +56,13 @@ export function createSessionStore(options: { max: number; idleMs: number }): Se
 
   return {
     add(session) {
+      const owned = byOwner.get(session.owner) ?? new Set<Session>();
+      while (owned.size >= options.maxPerOwner) {
+        const oldest = [...owned].reduce((a, b) => (b.lastSeen < a.lastSeen ? b : a));
+        void close(oldest);
+      }
+      owned.add(session);
+      byOwner.set(session.owner, owned);
       sessions.set(session.id, session);
     },
     get(id, owner) {
@@ -52,7 +72,8 @@ export function createSessionStore(options: { max: number; idleMs: number }): Se
       return s;
     },
     remove(id) {
-      sessions.delete(id);
+      const s = sessions.get(id);
+      if (s) forget(s);
     },
     hasRoom() {
       if (sessions.size < options.max) return true;
