@@ -241,6 +241,30 @@ describe('STS AssumeRole trust rules', () => {
     expect(sandbox().state.sessions.get(ok.accessKeyId)?.identity?.groups).toEqual(['engineering']);
   });
 
+  it('holds ExternalId, session tags and context assertions to the model constraints', async () => {
+    const tag = (Value: string, Key = DATA_ACCESSOR_EXTERNAL_ID_TAG) => [{ Key, Value }];
+    const base = { RoleArn: roles().isv, RoleSessionName: 'shape', Tags: tag('tenant-acme') };
+    const invalid = { name: 'ValidationError', $metadata: { httpStatusCode: 400 } };
+    // externalIdType `[\w+=,.@:\/-]*`
+    await expect(assume(isv(), { ...base, ExternalId: 'has a space' })).rejects.toMatchObject(invalid);
+    await expect(assume(isv(), { ...base, ExternalId: 'ok:id/1' })).resolves.toBeDefined();
+    // tagKeyType and tagValueType `[\p{L}\p{Z}\p{N}_.:/=+\-@]`
+    await expect(assume(isv(), { ...base, Tags: tag('tenant#acme') })).rejects.toMatchObject(invalid);
+    await expect(
+      assume(isv(), { ...base, Tags: [...tag('tenant-acme'), ...tag('x', 'team!')] }),
+    ).rejects.toMatchObject(invalid);
+    // contextAssertionType: at most 2048 characters.
+    await expect(
+      assume(app(), {
+        RoleArn: roles().idc,
+        RoleSessionName: 'ctx',
+        ProvidedContexts: [
+          { ProviderArn: IDENTITY_CENTER_CONTEXT_PROVIDER, ContextAssertion: 'a'.repeat(2049) },
+        ],
+      }),
+    ).rejects.toMatchObject(invalid);
+  });
+
   it('caps durations: the role maximum, and one hour for chained sessions', async () => {
     await expect(
       assume(app(), { RoleArn: roles().idc, RoleSessionName: 'long', DurationSeconds: 7200 }),

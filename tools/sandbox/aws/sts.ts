@@ -30,6 +30,12 @@ import { stsError } from './errors.js';
 import type { Caller, EmulatorRequest, EmulatorResponse, ServiceHandler } from './types.js';
 
 const CHAINED_MAX_SECONDS = 3600;
+/** The model's patterns for externalIdType, tagKeyType and tagValueType. */
+const EXTERNAL_ID = /^[\w+=,.@:/-]*$/;
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** contextAssertionType: 4–2048 characters. */
+const MAX_CONTEXT_ASSERTION = 2048;
 const AWS_TAGS_CLAIM = 'https://aws.amazon.com/tags';
 
 interface Deps {
@@ -155,6 +161,11 @@ function readTags(p: Params): Record<string, string> {
         '1 validation error detected: a session tag needs a Key (1-128 characters) and a Value (0-256 characters).',
       );
     }
+    if (!TAG_KEY.test(key) || !TAG_VALUE.test(value)) {
+      throw validation(
+        `1 validation error detected: a session tag's Key must match ${TAG_KEY.source} and its Value ${TAG_VALUE.source}.`,
+      );
+    }
     if (seen.has(key.toLowerCase()))
       throw new StsFault(
         400,
@@ -169,7 +180,7 @@ function readTags(p: Params): Record<string, string> {
 
 async function assumeRole(p: Params, caller: Caller, { world, state }: Deps): Promise<EmulatorResponse> {
   const { roleArn, sessionName, duration } = readCommon(p);
-  p.string('ExternalId', { min: 2, max: 1224 });
+  p.string('ExternalId', { min: 2, max: 1224, pattern: EXTERNAL_ID });
   const tags = readTags(p);
   const contexts = p.members('ProvidedContexts', ['ProviderArn', 'ContextAssertion']);
   const principal = principalOf(caller);
@@ -216,9 +227,16 @@ function readProvidedContext(
   for (const c of contexts) {
     const provider = c['ProviderArn'];
     const assertion = c['ContextAssertion'];
-    if (!provider || provider.length < 20 || !assertion || assertion.length < 4 || assertion.length > 4096) {
+    if (
+      !provider ||
+      provider.length < 20 ||
+      provider.length > 2048 ||
+      !assertion ||
+      assertion.length < 4 ||
+      assertion.length > MAX_CONTEXT_ASSERTION
+    ) {
       throw validation(
-        '1 validation error detected: each ProvidedContexts member needs a ProviderArn and a ContextAssertion (4-4096 characters).',
+        `1 validation error detected: each ProvidedContexts member needs a ProviderArn (20-2048 characters) and a ContextAssertion (4-${MAX_CONTEXT_ASSERTION} characters).`,
       );
     }
     if (provider !== IDENTITY_CENTER_CONTEXT_PROVIDER) {
