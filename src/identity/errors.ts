@@ -320,8 +320,13 @@ function isNetworkError(err: AwsErrorLike): boolean {
   );
 }
 
-/** Shortens AWS's text and blanks anything shaped like a JWT, in case a service ever echoes one. */
+/**
+ * Shortens AWS's text and blanks anything shaped like a JWT or a long base64 run (an identity context, a
+ * session token, a secret key), in case a service echoes a value it refused. ARNs break at ":" and "-".
+ */
 const clip = (s: string) => {
-  const safe = s.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[token]');
+  const safe = s
+    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[token]')
+    .replace(/[A-Za-z0-9+/=]{40,}/g, '[redacted]');
   return safe.length > 300 ? `${safe.slice(0, 297)}...` : safe;
 };

@@ -249,6 +249,26 @@ describe('idc: typed errors', () => {
     expect(`${e.message} ${e.remedy}`).not.toContain(wrong);
   });
 
+  it('an AWS message that quotes an opaque secret does not carry it into the error', async () => {
+    const { provider, control } = await signedIn(sandbox(), 'idc', 'dave', {
+      overrides: { profile: 'idc-echo' },
+    });
+    // Shaped like an identity context (base64) and an AWS secret key (40 chars with "/" and "+").
+    const context = Buffer.from(`canary-identity-context-${'x'.repeat(60)}`).toString('base64');
+    const secretKey = 'canaryS3cr3t/Key+0123456789abcdefghijklm';
+    await control.setFault('sts:AssumeRole', {
+      error: {
+        code: 'ValidationError',
+        message: `Value '${context}' at 'providedContexts.1.member.contextAssertion' failed to satisfy constraint; key ${secretKey}`,
+        status: 400,
+        count: 1,
+      },
+    });
+    const e = await failure(provider());
+    expect(e.message).toContain('providedContexts.1.member.contextAssertion');
+    for (const secret of [context, secretKey]) expect(`${e.message} ${e.remedy}`).not.toContain(secret);
+  });
+
   it('a revoked login asks to sign in again', async () => {
     const { provider, control } = await signedIn(sandbox(), 'idc', 'bob', {
       overrides: { profile: 'idc-revoked' },
