@@ -223,9 +223,12 @@ function describeIssue(issue: z.core.$ZodIssue, where: Where): string[] {
     if (setting?.flag) ways.push(`pass --${setting.flag}`);
     return [`${path} is missing: expected ${expected(issue)}; ${ways.join(', or ')}`];
   }
-  const shown = setting?.secret ? '(hidden)' : show(value);
+  const shown = setting?.secret || SECRET_FILE_PATHS.has(path) ? '(hidden)' : show(value);
   return [`${path}${sourceText(where.sources.get(path))}: expected ${expected(issue)}, got ${shown}`];
 }
+
+/** Secrets that only the file sets (no variable or flag in SETTINGS); a Redis URL may carry a password. */
+const SECRET_FILE_PATHS = new Set(['http.cacheKey', 'http.redisUrl']);
 
 function expected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {

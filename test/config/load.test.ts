@@ -219,6 +219,19 @@ describe('errors name the field, the source and what is expected', () => {
     expect(`${e.message} ${e.remedy}`).not.toContain(canary);
   });
 
+  it('never echoes the shared cache key or a Redis URL, which may carry a password', async () => {
+    const canary = 'canary-redis-password-9c1e';
+    const f = goodFile();
+    const path = await fileWith('redis.json', {
+      ...f,
+      http: { redisUrl: `valkey://:${canary}@cache.internal:6379`, cacheKey: [canary] },
+    });
+    const e = await failure(loadConfig({ configPath: path, env: {} }, { require: 'all' }));
+    expect(e.message).toContain('http.redisUrl');
+    expect(e.message).toContain('http.cacheKey');
+    expect(`${e.message} ${e.remedy}`).not.toContain(canary);
+  });
+
   it('a file that is not an object', async () => {
     const path = await fileWith('array.json', '[1, 2]');
     const e = await failure(loadConfig({ configPath: path, env: {} }, { require: 'idp' }));
