@@ -113,6 +113,23 @@ describe('CreateTokenWithIAM jwt-bearer', () => {
         assertion: await idToken('alice'),
       }),
     ).rejects.toMatchObject({ name: 'InvalidClientException', $metadata: { httpStatusCode: 401 } });
+    // The instance lives in idcRegion: sso-oidc in another region (e.g. the Q region) does not know the app.
+    const elsewhere = new SSOOIDCClient({
+      endpoint: endpoint(),
+      region: sandbox().description.qRegion,
+      credentials: idc().baseCredentials,
+      maxAttempts: 1,
+    });
+    expect(sandbox().description.qRegion).not.toBe(sandbox().description.idcRegion);
+    await expect(
+      elsewhere.send(
+        new CreateTokenWithIAMCommand({
+          clientId: idc().idcApplicationArn,
+          grantType: JWT_BEARER,
+          assertion: await idToken('alice'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidClientException', $metadata: { httpStatusCode: 401 } });
     await expect(
       exchange({ grantType: 'authorization_code', code: 'abc', redirectUri: 'http://127.0.0.1:1/cb' }),
     ).rejects.toMatchObject({ name: 'UnauthorizedClientException' });

@@ -20,7 +20,7 @@ import { oauthError, restJsonError } from './errors.js';
 import { idcUserId, issueIdentityContext } from './identity-context.js';
 import { opaqueToken, takeOnce, type IdcStore } from './idc-store.js';
 import { TokenRejected, audiences, type TokenVerifier } from './jwt.js';
-import type { Caller, EmulatorRequest, EmulatorResponse, ServiceHandler } from './types.js';
+import type { Caller, EmulatorRequest, EmulatorResponse, ServiceHandler, SigningScope } from './types.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const KNOWN_GRANTS = [
@@ -57,7 +57,7 @@ const accessDenied = (d: string) => fault(400, 'AccessDeniedException', 'access_
 type Body = Record<string, unknown>;
 
 export function createSsoOidcService(deps: Deps): ServiceHandler {
-  return async (req: EmulatorRequest, caller: Caller) => {
+  return async (req: EmulatorRequest, caller: Caller, scope: SigningScope | undefined) => {
     if (req.method !== 'POST' || req.path !== '/token' || req.query.get('aws_iam') !== 't') {
       return restJsonError(
         404,
@@ -78,7 +78,7 @@ export function createSsoOidcService(deps: Deps): ServiceHandler {
     }
     if (armed?.kind === 'error') return oauthError(armed.status, armed.code, 'error', armed.message);
     try {
-      return await createTokenWithIam(parseBody(req.body), caller, deps);
+      return await createTokenWithIam(parseBody(req.body), caller, scope?.region, deps);
     } catch (err) {
       if (err instanceof OidcFault) return err.response;
       throw err;
@@ -126,16 +126,22 @@ const required = (b: Body, k: string) => {
   return v;
 };
 
-async function createTokenWithIam(body: Body, caller: Caller, deps: Deps): Promise<EmulatorResponse> {
+async function createTokenWithIam(
+  body: Body,
+  caller: Caller,
+  region: string | undefined,
+  deps: Deps,
+): Promise<EmulatorResponse> {
   const clientId = required(body, 'clientId');
   const grantType = required(body, 'grantType');
-  const app = findIdcApplication(deps.world, clientId);
+  // sso-oidc is regional: another region's endpoint does not know the instance's applications.
+  const app = region === deps.world.idcRegion ? findIdcApplication(deps.world, clientId) : undefined;
   if (!app)
     throw fault(
       401,
       'InvalidClientException',
       'invalid_client',
-      `Client ${clientId} is not an application of this IAM Identity Center instance.`,
+      `Client ${clientId} is not an application of an IAM Identity Center instance in ${region ?? 'this region'}.`,
     );
   if (!KNOWN_GRANTS.includes(grantType))
     throw fault(
