@@ -182,6 +182,21 @@ describe('CreateTokenWithIAM refresh_token', () => {
     ).rejects.toMatchObject(grantError('refresh token'));
     await exchange({ grantType: 'refresh_token', refreshToken: second.refreshToken });
   });
+
+  it('answers like the SDK example (no idToken, no identity context) when refreshGrantIdentityContext is off', async () => {
+    const first = await exchange({ assertion: await idToken('dave') });
+    const state = sandbox().state;
+    state.switches.refreshGrantIdentityContext = false;
+    try {
+      const res = await exchange({ grantType: 'refresh_token', refreshToken: first.refreshToken });
+      expect(res).toMatchObject({ accessToken: expect.any(String), refreshToken: expect.any(String) });
+      expect(res.tokenType).toBe('Bearer');
+      expect(res.idToken).toBeUndefined();
+      expect(res.awsAdditionalDetails).toBeUndefined();
+    } finally {
+      state.switches.refreshGrantIdentityContext = true;
+    }
+  });
 });
 
 /** A SigV4-signed POST /token?aws_iam=t with an arbitrary body. */

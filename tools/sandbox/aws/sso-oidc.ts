@@ -318,7 +318,7 @@ async function issueTokens(
     new Date((now + TOKEN_SECONDS) * 1000),
   );
   const idToken = await new SignJWT({
-    ...(withContext ? { 'sts:identity_context': identityContext } : {}),
+    'sts:identity_context': identityContext,
     'aws:application_arn': app.arn,
     'aws:identity_store_id': 'd-sandbox0001',
     email: user.email,
@@ -348,7 +348,8 @@ async function issueTokens(
       tokenType: 'Bearer',
       expiresIn: TOKEN_SECONDS,
       ...(refresh ? { refreshToken: refresh } : {}),
-      idToken,
+      // Without a context (refresh grant, switch off) the answer is the SDK example's: no idToken at all.
+      ...(withContext ? { idToken } : {}),
       issuedTokenType: 'urn:ietf:params:oauth:token-type:refresh_token',
       scope: scopes,
       ...(withContext ? { awsAdditionalDetails: { identityContext } } : {}),
