@@ -66,7 +66,15 @@ export async function getDocumentText(
   };
 }
 
-async function download(url: string, signal?: AbortSignal): Promise<string> {
+/** The whole text is held in memory to cut a window from it: a bigger download is refused, not buffered. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+
+/** Fetches the presigned URL's body as text, refusing more than `maxBytes` before or while it streams. */
+export async function download(
+  url: string,
+  signal?: AbortSignal,
+  maxBytes = MAX_DOCUMENT_BYTES,
+): Promise<string> {
   let response: Response;
   try {
     response = await fetch(url, { signal: signal ?? null, redirect: 'follow' });
@@ -92,7 +100,28 @@ async function download(url: string, signal?: AbortSignal): Promise<string> {
       },
     );
   }
-  return response.text();
+  const tooLarge = () =>
+    new QindexError(
+      'document_too_large',
+      `The document's content is larger than ${maxBytes / 1048576} MiB, too large to read here.`,
+      { remedy: 'Use search_relevant_content or chat to read the passages of this document that matter.' },
+    );
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  // As response.text() would: UTF-8, a leading BOM dropped.
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 const TEXT_KEYS = /^(text|content|body|extractedText|documentText|pageText)$/i;

@@ -3,7 +3,9 @@
  * application/json without a layout (the sandbox serves one guess), so other JSON shapes are checked here directly.
  */
 import { describe, expect, it } from 'vitest';
-import { extractText } from '../../src/q/document.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { download, extractText } from '../../src/q/document.js';
 
 describe('extractText', () => {
   it('returns plain text unchanged', () => {
@@ -30,5 +32,31 @@ describe('extractText', () => {
   it('falls back to the pretty JSON when no text field is recognised', () => {
     const body = JSON.stringify({ blocks: [{ value: 'x' }] });
     expect(extractText(body)).toBe(JSON.stringify({ blocks: [{ value: 'x' }] }, null, 2));
+  });
+});
+
+describe('document download', () => {
+  // A stand-in for the presigned S3 URL: one declares its size, the other streams without declaring it.
+  async function serve(body: Buffer, declare: boolean) {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, declare ? { 'content-length': String(body.length) } : {});
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/doc`, server };
+  }
+
+  it('reads a document within the bound, and refuses one over it instead of buffering it', async () => {
+    const body = Buffer.from('\uFEFF' + 'é'.repeat(50_000));
+    for (const declare of [true, false]) {
+      const { url, server } = await serve(body, declare);
+      try {
+        expect(await download(url, undefined, body.length)).toBe('é'.repeat(50_000));
+        await expect(download(url, undefined, 128 * 1024)).resolves.toHaveLength(50_000);
+        await expect(download(url, undefined, 10_000)).rejects.toMatchObject({ code: 'document_too_large' });
+      } finally {
+        server.close();
+      }
+    }
   });
 });
