@@ -18,6 +18,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { useSandbox } from '../helpers/sandbox.js';
 import { mintIdToken } from '../../tools/sandbox/idp/mint.js';
 import { DATA_ACCESSOR_EXTERNAL_ID_TAG, findUser } from '../../tools/sandbox/world.js';
+import { idcUserId } from '../../tools/sandbox/aws/identity-context.js';
 
 const sandbox = useSandbox();
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -71,6 +72,25 @@ describe('CreateTokenWithIAM jwt-bearer', () => {
     expect(claims['sts:identity_context']).toBe(res.awsAdditionalDetails?.identityContext);
     expect(claims.aud).toBe(idc().idcApplicationArn);
     expect(res).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600, accessToken: expect.any(String) });
+    // The claims of the SDK's documented example: the user is its IdC user id, the token carries no email.
+    expect(claims.sub).toBe(idcUserId(findUser(sandbox().world, 'alice')!));
+    expect(Object.keys(claims).sort()).toEqual(
+      [
+        'aud',
+        'auth_time',
+        'aws:credential_id',
+        'aws:identity_store_arn',
+        'aws:identity_store_id',
+        'aws:instance_account',
+        'aws:instance_arn',
+        'exp',
+        'iat',
+        'iss',
+        'sts:audit_context',
+        'sts:identity_context',
+        'sub',
+      ].sort(),
+    );
   });
 
   it('says which cause: untrusted issuer, audience not authorized, unknown user, expired', async () => {
@@ -176,7 +196,7 @@ describe('CreateTokenWithIAM refresh_token', () => {
   it('rotates: the new refresh token works, the old one does not', async () => {
     const first = await exchange({ assertion: await idToken('dave') });
     const second = await exchange({ grantType: 'refresh_token', refreshToken: first.refreshToken });
-    expect(decodeJwt(second.idToken!)['email']).toBe('dave@example.com');
+    expect(decodeJwt(second.idToken!).sub).toBe(idcUserId(findUser(sandbox().world, 'dave')!));
     await expect(
       exchange({ grantType: 'refresh_token', refreshToken: first.refreshToken }),
     ).rejects.toMatchObject(grantError('refresh token'));

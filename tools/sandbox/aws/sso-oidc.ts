@@ -33,6 +33,7 @@ const TOKEN_SECONDS = 3600;
 const REFRESH_SECONDS = 90 * 24 * 3600;
 const OPERATION = 'sso-oauth:CreateTokenWithIAM';
 export const IDC_INSTANCE_ISSUER = 'https://identitycenter.amazonaws.com/ssoins-7223sandbox0001';
+const IDENTITY_STORE_ID = 'd-sandbox0001';
 
 interface Deps {
   world: World;
@@ -317,11 +318,17 @@ async function issueTokens(
     identity,
     new Date((now + TOKEN_SECONDS) * 1000),
   );
+  // The claim set of the SDK's documented example: IdC names the user by its user id (`sub`), not by email.
+  const account = app.arn.split(':')[4] ?? '';
   const idToken = await new SignJWT({
+    'aws:identity_store_id': IDENTITY_STORE_ID,
+    'aws:identity_store_arn': `arn:aws:identitystore::${account}:identitystore/${IDENTITY_STORE_ID}`,
+    'aws:instance_account': account,
+    'aws:instance_arn': `arn:aws:sso:::instance/${IDC_INSTANCE_ISSUER.split('/').pop()}`,
+    'aws:credential_id': opaqueToken('', 48),
     'sts:identity_context': identityContext,
-    'aws:application_arn': app.arn,
-    'aws:identity_store_id': 'd-sandbox0001',
-    email: user.email,
+    'sts:audit_context': opaqueToken('', 48),
+    auth_time: new Date(now * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(IDC_INSTANCE_ISSUER)
