@@ -300,6 +300,19 @@ describe('STS AssumeRoleWithWebIdentity', () => {
     return { RoleArn: mode.roleArn, RoleSessionName: 'alice', WebIdentityToken: token };
   };
 
+  it('answers with the members the model documents for an OIDC ID token', async () => {
+    const sb = sandbox();
+    const out = await sts().send(new AssumeRoleWithWebIdentityCommand(await input()));
+    expect(out).toMatchObject({
+      // "For OpenID Connect ID tokens, this contains the value of the iss field."
+      Provider: sb.world.issuer,
+      Audience: sb.description.modes.iamFederation.clientId,
+      SubjectFromWebIdentityToken: 'alice',
+      AssumedRoleUser: { Arn: expect.stringContaining(':assumed-role/') },
+    });
+    expect(out.Credentials?.Expiration).toBeInstanceOf(Date);
+  });
+
   it('rejects a token without the Email principal tag', async () => {
     await expect(
       sts().send(

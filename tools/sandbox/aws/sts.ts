@@ -331,7 +331,8 @@ async function assumeRoleWithWebIdentity(p: Params, _caller: Caller, { world, st
     SubjectFromWebIdentityToken: sub,
     AssumedRoleUser: assumedRoleUserXml(role, session),
     PackedPolicySize: 6,
-    Provider: trust.issuerUrl.replace(/^https?:\/\//, ''),
+    // The model: "For OpenID Connect ID tokens, this contains the value of the iss field."
+    Provider: trust.issuerUrl,
     Audience: aud[0],
   });
 }
