@@ -3,6 +3,8 @@
  * wrong-audience, wrong-issuer, not-yet-valid, tampered, unsigned and HMAC-confused tokens are refused.
  */
 import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { useSandbox } from '../helpers/sandbox.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { createBearerVerifier } from '../../src/server/http/bearer.js';
@@ -55,5 +57,35 @@ describe('bearer verification', () => {
       resource: 'https://other.example/mcp',
     });
     await expect(verifier()(token)).rejects.toMatchObject({ code: 'invalid_token', message: /audience/ });
+  });
+
+  it('takes signing keys over https only (plain HTTP only from a loopback test IdP)', async () => {
+    const options = { audience: sandbox().description.mcpResource, algorithms: ['RS256'] };
+    expect(() => createBearerVerifier({ ...options, issuer: 'http://idp.example.com' })).toThrow(
+      expect.objectContaining({ code: 'insecure_issuer' }),
+    );
+    expect(() =>
+      createBearerVerifier({
+        ...options,
+        issuer: 'https://idp.example.com',
+        jwksUri: 'http://idp.example.com/jwks',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'insecure_issuer' }));
+
+    // A loopback issuer whose discovery document points at keys on plain HTTP elsewhere.
+    const idp = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jwks_uri: 'http://keys.example.com/jwks' }));
+    });
+    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
+    try {
+      const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+      const token = await controlClient(sandbox().description.control).mintAccessToken({ username: 'alice' });
+      await expect(createBearerVerifier({ ...options, issuer })(token)).rejects.toMatchObject({
+        code: 'insecure_issuer',
+      });
+    } finally {
+      idp.close();
+    }
   });
 });

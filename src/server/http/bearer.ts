@@ -34,7 +34,22 @@ const invalid = (message: string, cause?: unknown) =>
     cause,
   });
 
+/**
+ * Signing keys fetched over plain HTTP could be swapped on the way, and then anyone could mint tokens for
+ * any user or tenant: https only, except for a loopback test IdP (as sign-in's own rule, src/auth/oidc.ts).
+ */
+function requireHttps(url: string, what: string): void {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) return;
+  throw new QindexError('insecure_issuer', `The ${what} ${url} does not use https.`, {
+    remedy:
+      'Use https:// URLs for idp.issuer and http.jwksUri (plain HTTP only for a 127.0.0.1/localhost test IdP).',
+  });
+}
+
 export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
+  requireHttps(options.issuer, 'issuer');
+  if (options.jwksUri) requireHttps(options.jwksUri, 'JWKS URI');
   const allowed = options.algorithms.filter((a) => a !== 'none' && !a.startsWith('HS'));
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const keySet = () => {
@@ -83,6 +98,7 @@ async function resolveJwksUri(options: BearerVerifierOptions): Promise<string> {
   const doc = (await response.json()) as { jwks_uri?: unknown };
   if (typeof doc.jwks_uri !== 'string')
     throw unavailable(`The discovery document at ${url} names no jwks_uri.`);
+  requireHttps(doc.jwks_uri, 'JWKS URI in the discovery document');
   return doc.jwks_uri;
 }
 
