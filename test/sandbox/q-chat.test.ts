@@ -261,14 +261,23 @@ describe('document content', () => {
     const extracted = await get(carol, 'hr-salary-bands-2026', 'EXTRACTED');
     // The model: "When outputFormat is EXTRACTED, the MIME type is always application/json."
     expect(extracted.mimeType).toBe('application/json');
+    // The documented "GetDocumentContent Output Schema"; an HTML page is a non-plaintext document.
     const json = (await (await fetch(extracted.presignedUrl!)).json()) as {
-      title: string;
-      content: Array<{ text: string }>;
+      schemaVersionId: string;
+      outputFormat: string;
+      nonPlainTextDocumentContent: Array<{ text: string; elementType: string }>;
     };
-    expect(json.title).toBe('Salary Bands 2026');
-    const text = json.content.map((b) => b.text).join('\n');
+    expect(json).toMatchObject({ schemaVersionId: 'V1', outputFormat: 'JSON' });
+    expect(json.nonPlainTextDocumentContent[0]!.text).toBe('Salary Bands 2026');
+    const text = json.nonPlainTextDocumentContent.map((b) => b.text).join('\n');
     expect(text).toContain('Senior Software Engineer: $158,000 to $205,000');
     expect(text).not.toContain('<p>');
+    // A plain-text source (the S3 exports) comes back as plainTextDocumentContent.
+    const plain = await get(carol, 'guide-expense-reports', 'EXTRACTED');
+    const plainJson = (await (await fetch(plain.presignedUrl!)).json()) as Record<string, unknown>;
+    expect(plainJson).toMatchObject({ schemaVersionId: 'V1', outputFormat: 'JSON' });
+    expect(plainJson['plainTextDocumentContent']).toContain('receipts@expensify.com');
+    expect(plainJson['nonPlainTextDocumentContent']).toBeUndefined();
   });
 
   it('takes a documentId with "/" in it as one label (the SDK escapes it as %2F)', async () => {

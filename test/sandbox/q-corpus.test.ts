@@ -52,10 +52,23 @@ describe('sample corpus', () => {
   it('renders the original (HTML or text) and the extracted text', () => {
     const html = docs.find((d) => d.mimeType === 'text/html')!;
     expect(renderRaw(html)).toMatch(/^<!DOCTYPE html>[\s\S]*<h1>/);
-    const extracted = JSON.parse(extractedContent(html)) as { content: Array<{ text: string }> };
-    expect(extracted.content.map((b) => b.text)).toEqual([html.title, ...html.body]);
-    expect(extracted.content.some((b) => b.text.includes('<'))).toBe(false);
+    // EXTRACTED follows the documented "GetDocumentContent Output Schema".
+    type Extracted = {
+      schemaVersionId: string;
+      outputFormat: string;
+      plainTextDocumentContent?: string;
+      nonPlainTextDocumentContent?: Array<{ text: string; elementType: string }>;
+    };
+    const extracted = JSON.parse(extractedContent(html)) as Extracted;
+    expect(extracted).toMatchObject({ schemaVersionId: 'V1', outputFormat: 'JSON' });
+    expect(extracted.plainTextDocumentContent).toBeUndefined();
+    expect(extracted.nonPlainTextDocumentContent!.map((b) => b.text)).toEqual([html.title, ...html.body]);
+    expect(extracted.nonPlainTextDocumentContent!.some((b) => b.text.includes('<'))).toBe(false);
     const text = docs.find((d) => d.mimeType === 'text/plain')!;
     expect(renderRaw(text)).toContain(text.body[0]);
+    const plain = JSON.parse(extractedContent(text)) as Extracted;
+    expect(plain).toMatchObject({ schemaVersionId: 'V1', outputFormat: 'JSON' });
+    expect(plain.plainTextDocumentContent).toContain(text.body[0]);
+    expect(plain.nonPlainTextDocumentContent).toBeUndefined();
   });
 });

@@ -100,13 +100,20 @@ export function renderRaw(doc: CorpusDocument): string {
 }
 
 /**
- * What Q extracted from the document at ingestion. The model says only that EXTRACTED content is
- * `application/json`; the layout (an ordered list of text blocks) is the sandbox's own choice.
+ * What Q extracted from the document at ingestion, in the documented "GetDocumentContent Output Schema"
+ * (qbusiness-ug/document-content-schema.html): `schemaVersionId` V1, `outputFormat` JSON, and either
+ * `plainTextDocumentContent` (plain-text documents) or `nonPlainTextDocumentContent`, a list of
+ * ExtractedDocumentBodyElement. Which optional element fields AWS fills for HTML is not documented: the
+ * sandbox gives each block `text`, `elementType` TEXT and `htmlDocumentTitle`.
  */
 export function extractedContent(doc: CorpusDocument): string {
-  const blocks = [
-    { type: 'title', text: doc.title },
-    ...doc.body.map((text) => ({ type: 'paragraph', text })),
-  ];
-  return JSON.stringify({ documentId: doc.id, title: doc.title, content: blocks });
+  const schema = { schemaVersionId: 'V1', outputFormat: 'JSON' };
+  if (doc.mimeType === 'text/plain') {
+    return JSON.stringify({ ...schema, plainTextDocumentContent: renderRaw(doc) });
+  }
+  const element = (text: string) => ({ text, elementType: 'TEXT', htmlDocumentTitle: doc.title });
+  return JSON.stringify({
+    ...schema,
+    nonPlainTextDocumentContent: [element(doc.title), ...doc.body.map(element)],
+  });
 }
