@@ -127,8 +127,10 @@ export async function download(
 const TEXT_KEYS = /^(text|content|body|extractedText|documentText|pageText)$/i;
 
 /**
- * EXTRACTED content is JSON whose exact layout AWS does not document: take the text-bearing string
- * fields in document order (a bare JSON string is the text itself), else the pretty JSON.
+ * EXTRACTED content is JSON. AWS documents an output schema (schemaVersionId V1): the whole text in
+ * `plainTextDocumentContent` for plain-text sources, else `nonPlainTextDocumentContent`, a list of
+ * elements with `text`. Anything else (another schema version): the text-bearing string fields in
+ * document order (a bare JSON string is the text itself), else the pretty JSON.
  */
 export function extractText(body: string): string {
   let parsed: unknown;
@@ -138,6 +140,8 @@ export function extractText(body: string): string {
     return body;
   }
   if (typeof parsed === 'string') return parsed;
+  const documented = parsed as { plainTextDocumentContent?: unknown } | null;
+  if (typeof documented?.plainTextDocumentContent === 'string') return documented.plainTextDocumentContent;
   const parts: string[] = [];
   const walk = (v: unknown, key?: string) => {
     if (typeof v === 'string') {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isQindexError, type QindexError } from '../../src/errors.js';
 import { createCredentialProvider, createIdcBrowserLogin } from '../../src/identity/index.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
+import { idcUserId } from '../../tools/sandbox/aws/identity-context.js';
 import { configFor } from '../helpers/config.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { callerArn, countersSince, search, silent } from './harness.js';
@@ -84,7 +85,10 @@ describe('data-accessor (auth-code)', () => {
       'sso-oauth:CreateTokenWithIAM': 1,
       'sts:AssumeRole': 2,
     });
-    expect(provider.identity()).toMatchObject({ mode: 'data-accessor', email: 'alice@example.com' });
+    // IdC's idToken names the user by IdC user id only (the SDK's documented claim set has no email).
+    const alice = sandbox().world.users.find((u) => u.username === 'alice')!;
+    expect(provider.identity()).toMatchObject({ mode: 'data-accessor', subject: idcUserId(alice) });
+    expect(provider.identity()?.email).toBeUndefined();
   });
 
   it('the next exchange uses the IdC refresh token; when it fails, the user is asked to log in again', async () => {

@@ -1,6 +1,6 @@
 /**
- * @module get_document's text extraction for EXTRACTED content. AWS documents the format only as
- * application/json without a layout (the sandbox serves one guess), so other JSON shapes are checked here directly.
+ * @module get_document's text extraction for EXTRACTED content: AWS's documented output schema (V1), and
+ * other JSON shapes a later schema version might bring.
  */
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
@@ -10,6 +10,24 @@ import { download, extractText } from '../../src/q/document.js';
 describe('extractText', () => {
   it('returns plain text unchanged', () => {
     expect(extractText('Plain words.\nSecond line.')).toBe('Plain words.\nSecond line.');
+  });
+
+  it('reads the documented V1 schema: plainTextDocumentContent, or the nonPlainTextDocumentContent elements', () => {
+    const plain = {
+      schemaVersionId: 'V1',
+      outputFormat: 'JSON',
+      plainTextDocumentContent: 'Title\n\nBody text.\n',
+    };
+    expect(extractText(JSON.stringify(plain))).toBe('Title\n\nBody text.\n');
+    const html = {
+      schemaVersionId: 'V1',
+      outputFormat: 'JSON',
+      nonPlainTextDocumentContent: [
+        { text: 'Salary Bands', elementType: 'TEXT', htmlDocumentTitle: 'Salary Bands' },
+        { text: 'Band 1: $100,000.', elementType: 'TEXT', htmlDocumentTitle: 'Salary Bands' },
+      ],
+    };
+    expect(extractText(JSON.stringify(html))).toBe('Salary Bands\n\nBand 1: $100,000.');
   });
 
   it('takes a bare JSON string as the text', () => {

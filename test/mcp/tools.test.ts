@@ -137,6 +137,16 @@ describe('search_relevant_content', () => {
       arguments: { documentId: 'review-bob-berg-2025' },
     });
     expect(own.isError, text(own)).toBeFalsy();
+    // The EXTRACTED JSON (AWS's documented V1 schema) comes back as the document's text, not as JSON.
+    expect(text(own)).toContain('Overall rating: Meets Expectations.');
+    expect(text(own)).not.toContain('nonPlainTextDocumentContent');
+    const plain = await alice.client.callTool({
+      name: 'get_document',
+      arguments: { documentId: 'guide-holiday-calendar-2026' },
+    });
+    expect(plain.isError, text(plain)).toBeFalsy();
+    expect(text(plain)).toContain("United States holidays in 2026: New Year's Day (January 1)");
+    expect(text(plain)).not.toContain('plainTextDocumentContent');
   });
 
   it('applies an attribute filter in Q grammar', async () => {
