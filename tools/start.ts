@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { startSandbox, stopOnSignals, type Sandbox } from './sandbox/index.js';
 import { CLI, ROOT, ensureBuilt } from './ensure-built.js';
 import { sandboxConfig, type Mode } from './sandbox-config.js';
 
@@ -87,15 +87,7 @@ Other identity modes: ${files['data-accessor']} (ISV data accessor: search only)
 Scripted tour instead: npm run demo
 `);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await sandbox.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals(sandbox);
 }
 
 await main();

@@ -38,6 +38,19 @@ export async function listen(server: Server | NetServer, host: string, port = 0)
   return (server.address() as AddressInfo).port;
 }
 
+/** For the long-running entry points: Ctrl-C or SIGTERM stops the sandbox once, then exits. */
+export function stopOnSignals(sandbox: Sandbox): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await sandbox.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const keys = await createIdpKeys();

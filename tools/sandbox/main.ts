@@ -2,7 +2,7 @@
  * @module `npm run sandbox`: starts the sandbox, prints its description as one JSON line on stdout,
  * and runs until Ctrl-C.
  */
-import { startSandbox } from './index.js';
+import { startSandbox, stopOnSignals } from './index.js';
 
 // stdout carries exactly one line, the description: anything a library logs goes to stderr.
 console.log = console.info = console.debug = console.error;
@@ -19,12 +19,4 @@ process.stderr.write(
   `sandbox ready: IdP ${sandbox.description.issuer}, AWS ${sandbox.description.awsEndpoint}, control ${sandbox.description.control} (Ctrl-C stops)\n`,
 );
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await sandbox.stop();
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopOnSignals(sandbox);
