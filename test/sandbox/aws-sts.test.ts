@@ -19,6 +19,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { useSandbox } from '../helpers/sandbox.js';
+import { sessionFor } from '../helpers/credentials.js';
 import { mintIdToken } from '../../tools/sandbox/idp/mint.js';
 import { expireAllSessions } from '../../tools/sandbox/state.js';
 import { issueIdentityContext } from '../../tools/sandbox/aws/identity-context.js';
@@ -75,6 +76,58 @@ async function signedPost(
 }
 
 const xmlCode = (xml: string) => /<Code>([^<]+)<\/Code>/.exec(xml)?.[1];
+
+/**
+ * Signs a request with @smithy/signature-v4 (its signature covers `host`), then sends it over h2c with
+ * the authority only in `:authority`, as HTTP/2 clients other than the SDK's do.
+ */
+async function h2SignedByHost(
+  opts: { method: string; path: string; body?: string; contentType?: string },
+  credentials: AwsCredentialIdentity,
+  service: string,
+  region: string,
+  signedHost = new URL(endpoint()).host,
+) {
+  const url = new URL(endpoint());
+  const request = new HttpRequest({
+    method: opts.method,
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: opts.path,
+    headers: {
+      host: signedHost,
+      ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+    },
+    ...(opts.body ? { body: opts.body } : {}),
+  });
+  const signed = await new SignatureV4({ credentials, region, service, sha256: Sha256 }).sign(request);
+  expect(String(signed.headers['authorization'])).toMatch(/SignedHeaders=[^,]*\bhost\b/);
+  const { host: _host, ...headers } = signed.headers;
+  const session = connect2(endpoint());
+  session.on('error', () => undefined);
+  try {
+    const stream = session.request({
+      ':method': opts.method,
+      ':path': opts.path,
+      ':authority': url.host,
+      ...headers,
+    });
+    stream.end(opts.body);
+    const chunks: Buffer[] = [];
+    const [status] = await Promise.all([
+      new Promise<number>((resolve) => stream.on('response', (h) => resolve(Number(h[':status'])))),
+      new Promise((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      }),
+    ]);
+    return { status, text: Buffer.concat(chunks).toString('utf8') };
+  } finally {
+    session.close();
+  }
+}
 
 describe('SigV4 verification', () => {
   it('accepts the base keys and names the caller', async () => {
@@ -156,6 +209,32 @@ describe('SigV4 verification', () => {
         (e: Error) => e,
       );
     expect(err?.name ?? 'ok').not.toMatch(/Signature|Unrecognized|MissingAuthentication/);
+  });
+
+  it('takes :authority as the host over HTTP/2 when the signature covers host (not our client)', async () => {
+    const form = {
+      method: 'POST',
+      path: '/',
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+      contentType: 'application/x-www-form-urlencoded',
+    };
+    const me = await h2SignedByHost(form, app(), 'sts', 'us-east-1');
+    expect(me.status).toBe(200);
+    expect(me.text).toContain(`<Account>${sandbox().world.accounts.app}</Account>`);
+    // The Q data plane, with a user's session: same rule.
+    const alice = await sessionFor(sandbox(), 'alice', 'idc');
+    const list = await h2SignedByHost(
+      { method: 'GET', path: `/applications/${alice.applicationId}/conversations` },
+      alice.credentials,
+      'qbusiness',
+      sandbox().description.qRegion,
+    );
+    expect(list.status).toBe(200);
+    expect(JSON.parse(list.text)).toHaveProperty('conversations');
+    // The value is checked, not just the name: a signature over another host does not match.
+    const elsewhere = await h2SignedByHost(form, app(), 'sts', 'us-east-1', 'sts.amazonaws.com');
+    expect(elsewhere.status).toBe(403);
+    expect(xmlCode(elsewhere.text)).toBe('SignatureDoesNotMatch');
   });
 });
 

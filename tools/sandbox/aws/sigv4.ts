@@ -209,7 +209,8 @@ export async function verifySigV4(
   }
   const headers: Record<string, string> = {};
   for (const name of parsed.signedHeaders) {
-    const value = req.headers[name];
+    // Over HTTP/2 the authority travels only as `:authority`, which AWS takes as the Host header.
+    const value = req.headers[name] ?? (name === 'host' ? req.headers[':authority'] : undefined);
     if (value === undefined) return fail('bad-signature', `Signed header ${name} is not in the request.`);
     headers[name] = value;
   }
