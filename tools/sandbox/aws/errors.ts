@@ -26,6 +26,22 @@ export function stsError(status: number, code: string, message: string): Emulato
   };
 }
 
+/**
+ * Any restJson1 answer (sso-oidc, qbusiness), success or error: every AWS response names its request in
+ * `x-amzn-RequestId`. `body` undefined is an empty body (operations without output).
+ */
+export function restJsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): EmulatorResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
 /** restJson1 error: the type in `x-amzn-errortype`, members in the JSON body. */
 export function restJsonError(
   status: number,
@@ -33,16 +49,11 @@ export function restJsonError(
   message: string,
   extra: Record<string, unknown> = {},
 ): EmulatorResponse {
-  const requestId = randomUUID();
-  return {
+  return restJsonResponse(
     status,
-    headers: {
-      'content-type': 'application/json',
-      'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/`,
-      'x-amzn-requestid': requestId,
-    },
-    body: JSON.stringify({ message, ...extra }),
-  };
+    { message, ...extra },
+    { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.coral.service/` },
+  );
 }
 
 /** sso-oidc's modeled errors: OAuth `error` code plus `error_description` (and `reason` where modeled). */
@@ -53,16 +64,11 @@ export function oauthError(
   description: string,
   reason?: string,
 ): EmulatorResponse {
-  const requestId = randomUUID();
-  return {
+  return restJsonResponse(
     status,
-    headers: {
-      'content-type': 'application/json',
-      'x-amzn-errortype': type,
-      'x-amzn-requestid': requestId,
-    },
-    body: JSON.stringify({ error, error_description: description, ...(reason ? { reason } : {}) }),
-  };
+    { error, error_description: description, ...(reason ? { reason } : {}) },
+    { 'x-amzn-errortype': type },
+  );
 }
 
 /** Why SigV4 verification refused a request. */

@@ -16,7 +16,7 @@ import {
   type SandboxUser,
   type World,
 } from '../world.js';
-import { oauthError, restJsonError } from './errors.js';
+import { oauthError, restJsonError, restJsonResponse } from './errors.js';
 import { idcUserId, issueIdentityContext } from './identity-context.js';
 import { opaqueToken, takeOnce, type IdcStore } from './idc-store.js';
 import { TokenRejected, audiences, type TokenVerifier } from './jwt.js';
@@ -347,19 +347,15 @@ async function issueTokens(
       expiresAt: Date.now() + REFRESH_SECONDS * 1000,
     });
   }
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      accessToken: opaqueToken('aoaAAAAAG'),
-      tokenType: 'Bearer',
-      expiresIn: TOKEN_SECONDS,
-      ...(refresh ? { refreshToken: refresh } : {}),
-      // Without a context (refresh grant, switch off) the answer is the SDK example's: no idToken at all.
-      ...(withContext ? { idToken } : {}),
-      issuedTokenType: 'urn:ietf:params:oauth:token-type:refresh_token',
-      scope: scopes,
-      ...(withContext ? { awsAdditionalDetails: { identityContext } } : {}),
-    }),
-  };
+  return restJsonResponse(200, {
+    accessToken: opaqueToken('aoaAAAAAG'),
+    tokenType: 'Bearer',
+    expiresIn: TOKEN_SECONDS,
+    ...(refresh ? { refreshToken: refresh } : {}),
+    // Without a context (refresh grant, switch off) the answer is the SDK example's: no idToken at all.
+    ...(withContext ? { idToken } : {}),
+    issuedTokenType: 'urn:ietf:params:oauth:token-type:refresh_token',
+    scope: scopes,
+    ...(withContext ? { awsAdditionalDetails: { identityContext } } : {}),
+  });
 }

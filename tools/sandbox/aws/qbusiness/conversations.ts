@@ -132,5 +132,6 @@ export function putFeedback(
       : {}),
     ...usefulness,
   });
-  return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
+  // PutFeedback has no output: an empty body, but like every answer it names its request.
+  return jsonResponse(200, undefined);
 }

@@ -2,7 +2,7 @@
  * @module Q Business errors in the restJson1 shape the SDK parses: status, `x-amzn-errortype`, and a
  * JSON body with the members the model declares (message, reason, fields, resourceId, resourceType).
  */
-import { randomUUID } from 'node:crypto';
+import { restJsonResponse } from '../errors.js';
 import type { EmulatorResponse } from '../types.js';
 
 export class QError extends Error {
@@ -46,17 +46,7 @@ export const throttled = () =>
 export const internalError = () =>
   new QError(500, 'InternalServerException', 'An internal error occurred. Try your request again.');
 
-export function jsonResponse(
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): EmulatorResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers },
-    body: JSON.stringify(body),
-  };
-}
+export const jsonResponse = restJsonResponse;
 
 export function errorResponse(err: QError): EmulatorResponse {
   return jsonResponse(err.status, { message: err.message, ...err.members }, { 'x-amzn-errortype': err.type });
