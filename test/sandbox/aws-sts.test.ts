@@ -364,6 +364,100 @@ describe('STS AssumeRole trust rules', () => {
   });
 });
 
+describe('STS SourceIdentity', () => {
+  const role = (name: string) => sandbox().world.roles.find((r) => r.name === name)!.arn;
+  const assumeOut = (credentials: AwsCredentialIdentity, input: AssumeRoleCommandInput) =>
+    sts(credentials).send(new AssumeRoleCommand(input));
+
+  it('is echoed by AssumeRole, kept on the session and carried unchanged along a role chain', async () => {
+    const idcRole = role('QIndexMcpIdcRole');
+    const first = await assumeOut(app(), {
+      RoleArn: idcRole,
+      RoleSessionName: 'src',
+      SourceIdentity: 'alice@example.com',
+    });
+    expect(first.SourceIdentity).toBe('alice@example.com');
+    expect(sandbox().state.sessions.get(first.Credentials!.AccessKeyId!)?.sourceIdentity).toBe(
+      'alice@example.com',
+    );
+    const session = {
+      accessKeyId: first.Credentials!.AccessKeyId!,
+      secretAccessKey: first.Credentials!.SecretAccessKey!,
+      sessionToken: first.Credentials!.SessionToken!,
+    };
+    // Chained without it, or with the same value: the session keeps it.
+    for (const SourceIdentity of [undefined, 'alice@example.com']) {
+      const chained = await assumeOut(session, { RoleArn: idcRole, RoleSessionName: 'hop', SourceIdentity });
+      expect(chained.SourceIdentity).toBe('alice@example.com');
+    }
+    // "After the source identity is set, the value cannot be changed."
+    await expect(
+      assumeOut(session, { RoleArn: idcRole, RoleSessionName: 'hop', SourceIdentity: 'mallory' }),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: expect.stringContaining('sts:SetSourceIdentity'),
+    });
+    // Carrying it into a role whose trust policy does not allow sts:SetSourceIdentity fails as setting it does.
+    await expect(
+      assumeOut(session, { RoleArn: role('QIndexMcpNoSetContextRole'), RoleSessionName: 'hop' }),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: expect.stringContaining('sts:SetSourceIdentity'),
+    });
+    await expect(
+      assumeOut(app(), {
+        RoleArn: role('QIndexMcpNoSetContextRole'),
+        RoleSessionName: 'src',
+        SourceIdentity: 'alice',
+      }),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: expect.stringContaining('sts:SetSourceIdentity'),
+    });
+    // Without one, none is invented.
+    const plain = await assumeOut(app(), { RoleArn: idcRole, RoleSessionName: 'none' });
+    expect(plain.SourceIdentity).toBeUndefined();
+  });
+
+  it('holds SourceIdentity to sourceIdentityType: 2-64 characters of [\\w+=,.@-]', async () => {
+    const input = (SourceIdentity: string) => ({
+      RoleArn: role('QIndexMcpIdcRole'),
+      RoleSessionName: 'shape',
+      SourceIdentity,
+    });
+    const invalid = { name: 'ValidationError', $metadata: { httpStatusCode: 400 } };
+    for (const bad of ['a', 'x'.repeat(65), 'has space', 'aws:reserved', 'tab\there']) {
+      await expect(assumeOut(app(), input(bad))).rejects.toMatchObject(invalid);
+    }
+    const err = await assumeOut(app(), input('has space')).catch((e: Error) => e);
+    expect(err.message).toContain("at 'sourceIdentity'");
+    for (const good of ['ab', 'x'.repeat(64), 'user+tag=1,a.b@c-d_e']) {
+      expect((await assumeOut(app(), input(good))).SourceIdentity).toBe(good);
+    }
+  });
+
+  it('comes from the token claim https://aws.amazon.com/source_identity in AssumeRoleWithWebIdentity', async () => {
+    const sb = sandbox();
+    const mode = sb.description.modes.iamFederation;
+    const web = async (claim: unknown) =>
+      sts().send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: mode.roleArn,
+          RoleSessionName: 'web',
+          WebIdentityToken: await mintIdToken(sb.world.issuer, sb.keys, findUser(sb.world, 'carol')!, {
+            audience: mode.clientId,
+            claims: { 'https://aws.amazon.com/source_identity': claim },
+          }),
+        }),
+      );
+    const out = await web('carol@example.com');
+    expect(out.SourceIdentity).toBe('carol@example.com');
+    expect(sb.state.sessions.get(out.Credentials!.AccessKeyId!)?.sourceIdentity).toBe('carol@example.com');
+    expect((await web(undefined)).SourceIdentity).toBeUndefined();
+    await expect(web('not valid!')).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
+  });
+});
+
 describe('STS AssumeRoleWithWebIdentity', () => {
   const input = async (
     claims: Record<string, unknown> = {},

@@ -36,6 +36,8 @@ export interface IssuedSession {
   identity?: SessionIdentity;
   /** AssumeRole called with session credentials (role chaining): capped at one hour. */
   chained: boolean;
+  /** Set once (AssumeRole's SourceIdentity, a web identity token's claim), then carried along a role chain. */
+  sourceIdentity?: string;
 }
 
 /** A fault armed for one operation, e.g. `qbusiness:SearchRelevantContent` or `idp:token`. */

@@ -35,7 +35,13 @@ export interface RoleTrust {
   principalAccounts: string[];
   /** For AssumeRoleWithWebIdentity: the OIDC issuer and audiences the role trusts. */
   webIdentity?: { issuerUrl: string; audiences: string[] };
-  actions: Array<'sts:AssumeRole' | 'sts:AssumeRoleWithWebIdentity' | 'sts:SetContext' | 'sts:TagSession'>;
+  actions: Array<
+    | 'sts:AssumeRole'
+    | 'sts:AssumeRoleWithWebIdentity'
+    | 'sts:SetContext'
+    | 'sts:TagSession'
+    | 'sts:SetSourceIdentity'
+  >;
   /** Session tags the caller must send (data-accessor roles demand the ExternalId tag). */
   requiredTagKeys?: string[];
 }
@@ -206,7 +212,7 @@ export function createWorld(issuer: string): World {
     roles: [
       role(accounts.app, 'QIndexMcpIdcRole', {
         principalAccounts: [accounts.app],
-        actions: ['sts:AssumeRole', 'sts:SetContext'],
+        actions: ['sts:AssumeRole', 'sts:SetContext', 'sts:SetSourceIdentity'],
       }),
       role(accounts.app, 'QIndexMcpNoSetContextRole', {
         principalAccounts: [accounts.app],
@@ -224,7 +230,7 @@ export function createWorld(issuer: string): World {
       role(accounts.app, 'QIndexMcpWebIdentityRole', {
         principalAccounts: [],
         webIdentity: { issuerUrl: issuer, audiences: [clients.native] },
-        actions: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
+        actions: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession', 'sts:SetSourceIdentity'],
       }),
     ],
     qApplications: [

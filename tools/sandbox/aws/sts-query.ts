@@ -25,7 +25,7 @@ export class StsFault extends Error {
 export const validation = (message: string) => new StsFault(400, 'ValidationError', message);
 export const accessDenied = (message: string) => new StsFault(403, 'AccessDenied', message);
 
-const ECHOED = new Set(['RoleArn', 'RoleSessionName', 'ProviderId']);
+const ECHOED = new Set(['RoleArn', 'RoleSessionName', 'ProviderId', 'SourceIdentity']);
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 export class Params {
@@ -103,6 +103,8 @@ export class Params {
 
 export const ROLE_ARN = /^arn:aws:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
 export const SESSION_NAME = /^[\w+=,.@-]*$/;
+/** sourceIdentityType: 2–64 characters, roleSessionNameType's pattern (no `:`, so no reserved `aws:` prefix). */
+export const SOURCE_IDENTITY = SESSION_NAME;
 
 /** A nested object → XML elements (undefined members are left out, as AWS omits them). */
 export function toXml(value: Record<string, unknown>, indent = '    '): string {
@@ -146,6 +148,7 @@ export function issueSession(
     durationSeconds: number;
     tags: Record<string, string>;
     identity?: SessionIdentity;
+    sourceIdentity?: string;
     chained: boolean;
   },
 ): IssuedSession {
@@ -161,6 +164,7 @@ export function issueSession(
     tags: opts.tags,
     chained: opts.chained,
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.sourceIdentity !== undefined ? { sourceIdentity: opts.sourceIdentity } : {}),
   };
   state.sessions.set(session.accessKeyId, session);
   return session;

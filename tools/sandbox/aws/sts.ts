@@ -17,6 +17,7 @@ import {
   Params,
   ROLE_ARN,
   SESSION_NAME,
+  SOURCE_IDENTITY,
   StsFault,
   accessDenied,
   assumedRoleUserXml,
@@ -37,6 +38,8 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 /** contextAssertionType: 4–2048 characters. */
 const MAX_CONTEXT_ASSERTION = 2048;
 const AWS_TAGS_CLAIM = 'https://aws.amazon.com/tags';
+/** Where an OIDC token carries the source identity for AssumeRoleWithWebIdentity (IAM User Guide). */
+const SOURCE_IDENTITY_CLAIM = 'https://aws.amazon.com/source_identity';
 
 interface Deps {
   world: World;
@@ -181,6 +184,7 @@ function readTags(p: Params): Record<string, string> {
 async function assumeRole(p: Params, caller: Caller, { world, state }: Deps): Promise<EmulatorResponse> {
   const { roleArn, sessionName, duration } = readCommon(p);
   p.string('ExternalId', { min: 2, max: 1224, pattern: EXTERNAL_ID });
+  const requestedSource = p.string('SourceIdentity', { min: 2, max: 64, pattern: SOURCE_IDENTITY });
   const tags = readTags(p);
   const contexts = p.members('ProvidedContexts', ['ProviderArn', 'ContextAssertion']);
   const principal = principalOf(caller);
@@ -199,6 +203,16 @@ async function assumeRole(p: Params, caller: Caller, { world, state }: Deps): Pr
   if (Object.keys(tags).length && !role.trust.actions.includes('sts:TagSession'))
     throw denied('sts:TagSession');
   const chained = caller.kind === 'session';
+  const inherited = chained ? caller.session.sourceIdentity : undefined;
+  if (inherited !== undefined && requestedSource !== undefined && requestedSource !== inherited) {
+    throw accessDenied(
+      `User: ${principal.arn} is not authorized to perform: sts:SetSourceIdentity on resource: ${roleArn}: the calling session's source identity cannot be changed.`,
+    );
+  }
+  // Set once, then carried along a role chain; setting or carrying it needs the role's trust.
+  const sourceIdentity = inherited ?? requestedSource;
+  if (sourceIdentity !== undefined && !role.trust.actions.includes('sts:SetSourceIdentity'))
+    throw denied('sts:SetSourceIdentity');
   const durationSeconds = checkDuration(role, duration, chained);
 
   let identity: SessionIdentity | undefined;
@@ -210,11 +224,20 @@ async function assumeRole(p: Params, caller: Caller, { world, state }: Deps): Pr
     if (!role.trust.actions.includes('sts:SetContext')) throw denied('sts:SetContext');
     identity = readProvidedContext(contexts, state, tags);
   }
-  const session = issueSession(state, { role, sessionName, durationSeconds, tags, identity, chained });
+  const session = issueSession(state, {
+    role,
+    sessionName,
+    durationSeconds,
+    tags,
+    identity,
+    sourceIdentity,
+    chained,
+  });
   return stsResult('AssumeRole', {
     Credentials: credentialsXml(session),
     AssumedRoleUser: assumedRoleUserXml(role, session),
     PackedPolicySize: Object.keys(tags).length ? Math.min(100, 6 + Object.keys(tags).length * 3) : undefined,
+    SourceIdentity: sourceIdentity,
   });
 }
 
@@ -316,6 +339,7 @@ async function assumeRoleWithWebIdentity(p: Params, _caller: Caller, { world, st
       `Not authorized to perform sts:AssumeRoleWithWebIdentity: the trust policy of ${role.arn} requires the principal tag Email (claim ${AWS_TAGS_CLAIM} principal_tags.Email)`,
     );
   }
+  const sourceIdentity = webSourceIdentity(claims[SOURCE_IDENTITY_CLAIM], role);
   const durationSeconds = checkDuration(role, duration, false);
   const sub = String(claims.sub ?? '');
   const session = issueSession(state, {
@@ -324,6 +348,7 @@ async function assumeRoleWithWebIdentity(p: Params, _caller: Caller, { world, st
     durationSeconds,
     tags: { Email: email },
     identity: { kind: 'iam-federation', userId: sub, email, groups: [] },
+    sourceIdentity,
     chained: false,
   });
   return stsResult('AssumeRoleWithWebIdentity', {
@@ -334,5 +359,24 @@ async function assumeRoleWithWebIdentity(p: Params, _caller: Caller, { world, st
     // The model: "For OpenID Connect ID tokens, this contains the value of the iss field."
     Provider: trust.issuerUrl,
     Audience: aud[0],
+    SourceIdentity: sourceIdentity,
   });
+}
+
+/** The token's source identity claim, held to sourceIdentityType; setting it needs the role's trust. */
+function webSourceIdentity(claim: unknown, role: Role): string | undefined {
+  if (claim === undefined) return undefined;
+  if (typeof claim !== 'string' || claim.length < 2 || claim.length > 64 || !SOURCE_IDENTITY.test(claim)) {
+    throw new StsFault(
+      400,
+      'InvalidIdentityToken',
+      `The ${SOURCE_IDENTITY_CLAIM} claim must be 2-64 characters matching ${SOURCE_IDENTITY.source}.`,
+    );
+  }
+  if (!role.trust.actions.includes('sts:SetSourceIdentity')) {
+    throw accessDenied(
+      `Not authorized to perform sts:SetSourceIdentity: the trust policy of ${role.arn} does not allow it.`,
+    );
+  }
+  return claim;
 }
