@@ -429,8 +429,9 @@ describe('STS SourceIdentity', () => {
     for (const bad of ['a', 'x'.repeat(65), 'has space', 'aws:reserved', 'tab\there']) {
       await expect(assumeOut(app(), input(bad))).rejects.toMatchObject(invalid);
     }
-    const err = await assumeOut(app(), input('has space')).catch((e: Error) => e);
-    expect(err.message).toContain("at 'sourceIdentity'");
+    await expect(assumeOut(app(), input('has space'))).rejects.toMatchObject({
+      message: expect.stringContaining("Value 'has space' at 'sourceIdentity'"),
+    });
     for (const good of ['ab', 'x'.repeat(64), 'user+tag=1,a.b@c-d_e']) {
       expect((await assumeOut(app(), input(good))).SourceIdentity).toBe(good);
     }
