@@ -118,6 +118,15 @@ export const QSchema = z
       .string()
       .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business index id')
       .optional(),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe(
+        'Abort a Q call after this long without an answer (for Chat: without a new event); retryable',
+      ),
   })
   .strict();
 

@@ -17,7 +17,7 @@ export async function chatSync(
   const clientToken = randomUUID();
   const out = await core.retry(
     'ChatSync',
-    () =>
+    (a) =>
       core.sdk.send(
         new ChatSyncCommand({
           applicationId: core.applicationId,
@@ -27,7 +27,7 @@ export async function chatSync(
           attributeFilter: req.attributeFilter ? toSdkFilter(req.attributeFilter) : undefined,
           clientToken,
         }),
-        options.signal ? { abortSignal: options.signal } : undefined,
+        { abortSignal: a.signal },
       ),
     { signal: options.signal },
   );
@@ -57,7 +57,7 @@ export async function chatStream(
   let delivered = false;
   return core.retry(
     'Chat',
-    async () => {
+    async (a) => {
       const out = await core.sdk.send(
         new ChatCommand({
           applicationId: core.applicationId,
@@ -66,7 +66,7 @@ export async function chatStream(
           clientToken,
           inputStream: inputEvents(req),
         }),
-        options.signal ? { abortSignal: options.signal } : undefined,
+        { abortSignal: a.signal },
       );
       let text = '';
       let finalText: string | undefined;
@@ -76,6 +76,8 @@ export async function chatStream(
       try {
         for await (const event of out.outputStream ?? []) {
           if (options.signal?.aborted) break;
+          // The timeout counts silence between events, not the length of the whole answer.
+          a.alive();
           const meta = event.textEvent ?? event.metadataEvent;
           if (meta) {
             ids.conversationId ??= meta.conversationId;

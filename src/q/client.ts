@@ -14,8 +14,8 @@ import {
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { withRetries, type RetryDeps, type RetryOptions } from './retry.js';
+import { sdkLogger, type Logger } from '../log.js';
+import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { chatStream, chatSync } from './chat.js';
 import { getDocumentText, type DocumentRequest } from './document.js';
 import {
@@ -113,7 +113,7 @@ export interface QCore {
   sdk: QBusinessClient;
   applicationId: string;
   indexId: string | undefined;
-  retry<T>(operation: string, attempt: () => Promise<T>, options?: RetryOptions): Promise<T>;
+  retry<T>(operation: string, attempt: (a: Attempt) => Promise<T>, options?: RetryOptions): Promise<T>;
   logger: Logger;
 }
 
@@ -128,10 +128,16 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     // session with concurrent streams keeps a tool call close to the cost of the Q call itself. Chat's
     // event streams still get a session of their own (the SDK isolates event streams regardless).
     requestHandler: deps.requestHandler ?? { disableConcurrentStreams: false },
+    // The SDK's own notices (e.g. on a failed Chat stream) as JSON log lines, not console text on stderr.
+    logger: sdkLogger(deps.logger),
   });
+  // With a logger set, this middleware would copy every call's input and output into the log;
+  // retry.ts and the tools log what matters.
+  sdk.middlewareStack.remove('loggerMiddleware');
   const retryDeps: RetryDeps = {
     logger: deps.logger,
     baseDelayMs: deps.retryBaseDelayMs,
+    timeoutMs: config.q.timeoutSeconds * 1000,
     currentCredentials: () => deps.credentials(),
     // The provider is its own (and the SDK's only) cache: dropping the refused credentials there is
     // enough; the retried request then waits on the one renewal however many calls saw them expire.
@@ -151,9 +157,9 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
   const send = <T>(
     operation: string,
     options: CallOptions | undefined,
-    run: (signal?: AbortSignal) => Promise<T>,
-  ) => core.retry(operation, () => run(options?.signal), { signal: options?.signal });
-  const abort = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : undefined);
+    run: (signal: AbortSignal) => Promise<T>,
+  ) => core.retry(operation, (a) => run(a.signal), { signal: options?.signal });
+  const abort = (signal: AbortSignal) => ({ abortSignal: signal });
 
   return {
     applicationId,

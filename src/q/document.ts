@@ -34,7 +34,7 @@ export async function getDocumentText(
   }
   const out = await core.retry(
     'GetDocumentContent',
-    () =>
+    (a) =>
       core.sdk.send(
         new GetDocumentContentCommand({
           applicationId: core.applicationId,
@@ -43,7 +43,7 @@ export async function getDocumentText(
           dataSourceId: req.dataSourceId,
           outputFormat: 'EXTRACTED',
         }),
-        options.signal ? { abortSignal: options.signal } : undefined,
+        { abortSignal: a.signal },
       ),
     { signal: options.signal },
   );

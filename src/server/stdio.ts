@@ -1,12 +1,11 @@
 /**
  * @module MCP over stdio: connects a server to this process's stdin/stdout. stdout carries JSON-RPC
- * only: stray console output is sent to stderr, and a line that is not JSON-RPC gets a JSON-RPC error
- * (parse error / invalid request) instead of silence, after which the server keeps reading.
+ * only: stray console output is sent to stderr, and a line that is not JSON-RPC (or is too long) gets
+ * a JSON-RPC error instead of silence, after which the server keeps reading (see stdio-transport.ts).
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
+import { LineTransport, RejectedLineError } from './stdio-transport.js';
 
 /** Sends console.log/info/debug (from any dependency) to stderr: stdout belongs to the protocol. */
 export function guardStdout(): void {
@@ -15,11 +14,21 @@ export function guardStdout(): void {
   Object.assign(console, { log: toStderr, info: toStderr, debug: toStderr });
 }
 
+/**
+ * Node's process warnings (deprecations, the AWS SDK's Node-version notice) as JSON log lines, in place
+ * of Node's plain-text printer: whoever reads stderr gets one format.
+ */
+export function warningsToLog(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn({ warning: w.name }, w.message));
+}
+
 /** Serves `server` on stdio until stdin ends or the process is told to stop. */
 export async function serveStdio(server: McpServer, deps: { logger: Logger }): Promise<void> {
   const { logger } = deps;
   guardStdout();
-  const transport = new StdioServerTransport();
+  warningsToLog(logger);
+  const transport = new LineTransport();
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = () => resolve();
   });
@@ -28,20 +37,8 @@ export async function serveStdio(server: McpServer, deps: { logger: Logger }): P
   const protocolOnError = transport.onerror;
   transport.onerror = (error: Error) => {
     protocolOnError?.(error);
-    const parse = error instanceof SyntaxError;
-    const invalid = error.name === 'ZodError';
-    if (!parse && !invalid) return;
-    logger.warn({ kind: parse ? 'parse_error' : 'invalid_request' }, 'ignored a malformed JSON-RPC line');
-    const reply = {
-      jsonrpc: '2.0',
-      error: parse
-        ? { code: ErrorCode.ParseError, message: 'Parse error: the line is not valid JSON.' }
-        : {
-            code: ErrorCode.InvalidRequest,
-            message: 'Invalid request: the line is JSON but not a JSON-RPC 2.0 message.',
-          },
-    } as unknown as JSONRPCMessage;
-    transport.send(reply).catch(() => undefined);
+    // The transport has answered the line already; the log says it happened, never what it held.
+    if (error instanceof RejectedLineError) logger.warn({ kind: error.kind }, 'refused a JSON-RPC line');
   };
 
   const stop = () => {

@@ -2,7 +2,8 @@
  * @module Upstream faults through the built CLI over stdio: throttling and 5xx recover (or end in an
  * actionable, retryable error), expired AWS sessions are renewed once, a revoked login and a missing
  * login say how to sign in, the subscription quirk is retried once, and cancelling a chat aborts the
- * upstream stream. The identity exchange happens once per session lifetime, not per call.
+ * upstream stream. The identity exchange happens once per session lifetime, not per call. Whatever
+ * fails, stderr holds JSON log lines only (the AWS SDK's own notices go through the logger).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallToolResultSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -223,6 +224,36 @@ describe('cancellation', () => {
     expect(seen).toBe(true);
     // The server is still fine afterwards.
     expect((await search(alice)).isError).toBeFalsy();
+  });
+});
+
+describe('stderr under chat stream faults', () => {
+  const streamChat = (s: ServerUnderTest) =>
+    s.client.callTool(
+      { name: 'chat', arguments: { message: 'What is the travel reimbursement limit?' } },
+      CallToolResultSchema,
+      { onprogress: () => undefined },
+    );
+
+  it('holds JSON log lines only when a Chat stream fails to start or breaks mid-answer', async () => {
+    // The AWS SDK reports a failed streaming request itself; that must arrive through our logger.
+    await alice.control.setFault('qbusiness:Chat', { serverError: 1 });
+    const retried = await streamChat(alice);
+    expect(retried.isError, text(retried)).toBeFalsy();
+    await alice.control.setFault('qbusiness:Chat', { cutStream: 1 });
+    const cut = await streamChat(alice);
+    expect(cut.isError).toBe(true);
+    await alice.control.clearFaults();
+    const lines = alice.stderr().split('\n').filter(Boolean);
+    const plain = lines.filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== 'object';
+      } catch {
+        return true;
+      }
+    });
+    expect(plain).toEqual([]);
+    expect(alice.stderr()).toMatch(/"source":"aws-sdk".*non-retryable streaming request/);
   });
 });
 

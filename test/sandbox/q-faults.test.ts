@@ -1,6 +1,6 @@
 /**
  * @module Q data plane faults and quirks driven through the control API (throttling, 5xx, armed
- * errors, the IAM-federation subscription quirk, a cut chat stream, client cancellation) and the
+ * errors, the IAM-federation subscription quirk, a cut or stalled chat stream, client cancellation) and the
  * Chat stream's per-event signature check.
  */
 import { Transform } from 'node:stream';
@@ -107,6 +107,17 @@ describe('quirks', () => {
 });
 
 describe('chat stream faults', () => {
+  it('stalls an armed stream after its first event, then finishes it (stallMs)', async () => {
+    await control.setFault('qbusiness:Chat', { stallMs: 50 });
+    const out = await alice.q.send(
+      new ChatCommand({ applicationId: alice.applicationId, inputStream: input(TRAVEL) }),
+    );
+    const events: ChatOutputStream[] = [];
+    for await (const ev of out.outputStream!) events.push(ev);
+    expect(events[0]?.textEvent).toBeDefined();
+    expect(events.at(-1)?.metadataEvent).toBeDefined();
+  });
+
   it('cuts an armed stream mid-way: some text, then an error, never the metadata', async () => {
     await control.setFault('qbusiness:Chat', { cutStream: 1 });
     const out = await alice.q.send(

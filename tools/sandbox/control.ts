@@ -25,6 +25,7 @@ export const FaultBody = z.strictObject({
   serverError: count.optional(),
   latencyMs: z.number().int().min(0).max(120_000).optional(),
   cutStream: count.optional(),
+  stallMs: z.number().int().min(0).max(120_000).optional(),
   error: z
     .strictObject({
       code: z.string().min(1),

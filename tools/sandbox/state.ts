@@ -50,6 +50,8 @@ export interface FaultSpec {
   latencyMs?: number;
   /** The next N streaming responses stop mid-way (Chat). */
   cutStream?: number;
+  /** Chat: a pause this long after the first text event, on every stream until cleared (an idle upstream). */
+  stallMs?: number;
   /** The next N calls get this service error (code as in the service model, message free text). */
   error?: { code: string; message: string; status: number; count: number };
 }

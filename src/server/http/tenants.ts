@@ -49,6 +49,7 @@ export function createTenantResolver(config: QindexConfig): TenantResolver {
           region: t.region ?? config.q.region,
           applicationId: t.applicationId,
           retrieverId: t.retrieverId,
+          timeoutSeconds: config.q.timeoutSeconds,
         },
       },
     });

@@ -255,7 +255,8 @@ async function* streamTurn(
         throw new Error('sandbox fault: chat stream cut mid-way (cutStream)');
       }
       yield frame;
-      if (!(await pause(STREAM_PACE_MS, signal))) return;
+      const stall = i === 0 ? (state.faults.get('qbusiness:Chat')?.stallMs ?? 0) : 0;
+      if (!(await pause(STREAM_PACE_MS + stall, signal))) return;
     }
     yield encodeEvent('metadataEvent', {
       ...ids,
