@@ -111,9 +111,7 @@ export class LineTransport implements Transport {
       this.size += bytes.length;
       return;
     }
-    const head = Buffer.concat([...this.parts, bytes])
-      .subarray(0, HEAD_BYTES)
-      .toString('utf8');
+    const head = firstBytes([...this.parts, bytes], HEAD_BYTES).toString('utf8');
     this.parts = [];
     this.size = 0;
     this.skipping = true;
@@ -176,6 +174,18 @@ function waitForDrain(stream: Writable): Promise<void> {
 
 /** How much of an over-long line is kept to look for its id. */
 const HEAD_BYTES = 4096;
+
+/** The first `n` bytes of `parts` joined, without copying the rest. */
+function firstBytes(parts: Buffer[], n: number): Buffer {
+  const taken: Buffer[] = [];
+  let size = 0;
+  for (const part of parts) {
+    if (size >= n) break;
+    taken.push(part.subarray(0, n - size));
+    size += taken.at(-1)!.length;
+  }
+  return Buffer.concat(taken, size);
+}
 
 /**
  * The top-level `"id"` of a JSON object, read from the first bytes of its text, so that a refused
