@@ -6,10 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  type CallToolResult,
+  type LoggingLevel,
+} from '@modelcontextprotocol/sdk/types.js';
 import { toolCallback, type McpLog, type ServerHooks } from '../tools/define-tool.js';
+import { argumentsProblem } from '../tools/input-bounds.js';
 import { toolsForMode } from '../tools/index.js';
 import type { ToolContext } from '../tools/context.js';
+import type { Logger } from '../log.js';
 
 export interface McpServerOptions {
   /** Server name in the initialize result (default `qindex-mcp`). */
@@ -31,8 +38,9 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
     if (!server.isConnected()) return;
     server.sendLoggingMessage({ level, logger: 'qindex-mcp', data }).catch(() => undefined);
   };
+  const canElicitUrl = () => Boolean(server.server.getClientCapabilities()?.elicitation?.url);
   const elicitUrl: ServerHooks['elicitUrl'] = async (request, extra) => {
-    if (!server.server.getClientCapabilities()?.elicitation?.url) return undefined;
+    if (!canElicitUrl()) return undefined;
     const elicitationId = randomUUID();
     const result = await server.server.elicitInput(
       { mode: 'url', elicitationId, ...request },
@@ -55,10 +63,10 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
         outputSchema: def.outputSchema,
         annotations: { title: def.title, ...def.annotations },
       },
-      toolCallback(def, ctx, { log, elicitUrl }) as never,
+      toolCallback(def, ctx, { log, canElicitUrl, elicitUrl }) as never,
     );
   }
-  unknownToolsAsProtocolErrors(server, new Set(tools.map((t) => t.name)));
+  guardToolCalls(server, new Set(tools.map((t) => t.name)), ctx.logger);
   server.server.onerror = (error) => ctx.logger.warn({ err: error.message }, 'MCP protocol error');
   return server;
 }
@@ -66,23 +74,64 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
 type Handler = (request: { params?: { name?: unknown } }, extra: unknown) => Promise<unknown>;
 
 /**
- * The MCP spec (2025-11-25) answers a call to an unknown tool with a JSON-RPC error (-32602), but SDK
- * 1.x returns an `isError` result. Put a check in front of the SDK's own tools/call handler.
+ * Checks in front of the SDK's own tools/call handler, which would otherwise see the request first:
+ * - a malformed request (arguments an array or a string, no name) is a -32602 with a readable message,
+ *   not the SDK's -32603 with a raw zod dump;
+ * - an unknown tool is a JSON-RPC error (-32602), as the MCP spec (2025-11-25) says; SDK 1.x returns
+ *   an `isError` result;
+ * - arguments whose parse could exhaust the stack or leak (a too-deep attributeFilter) or reach AWS
+ *   as a URIError (a lone surrogate) get an `isError` result naming the field, before the SDK's
+ *   recursive zod parse of the input schema runs.
  */
-function unknownToolsAsProtocolErrors(server: McpServer, names: Set<string>): void {
+function guardToolCalls(server: McpServer, names: Set<string>, logger: Logger): void {
   const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
   const original = handlers?.get('tools/call');
   if (!handlers || !original) return;
-  handlers.set('tools/call', (request, extra) => {
+  handlers.set('tools/call', async (request, extra) => {
     const name = request.params?.name;
     if (typeof name === 'string' && !names.has(name)) {
-      // A plain error with a code: McpError would prefix "MCP error -32602:" to the message twice.
-      const message = `Unknown tool "${name}". Available tools: ${[...names].join(', ')}.`;
-      throw Object.assign(new Error(message), { code: ErrorCode.InvalidParams });
+      throw invalidParams(`Unknown tool "${name}". Available tools: ${[...names].join(', ')}.`);
+    }
+    const args = (request.params as { arguments?: unknown } | undefined)?.arguments;
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      throw invalidParams(
+        `Invalid tools/call request: "arguments" must be a JSON object of argument names to values, not ${kindOf(args)}.`,
+      );
+    }
+    const parsed = CallToolRequestSchema.safeParse(request);
+    if (!parsed.success) {
+      throw invalidParams(`Invalid tools/call request: ${describeIssues(parsed.error.issues)}.`);
+    }
+    const problem = argumentsProblem(parsed.data.params.arguments ?? {});
+    if (problem) {
+      logger.warn({ tool: name }, 'refused tool arguments before parsing');
+      return inputError(parsed.data.params.name, problem);
     }
     return original(request, extra);
   });
 }
+
+/** A plain error with a code: McpError would prefix "MCP error -32602:" to the message twice. */
+const invalidParams = (message: string) =>
+  Object.assign(new Error(message), { code: ErrorCode.InvalidParams });
+
+/** Worded like the SDK's own input validation errors, so that an agent sees one kind of message. */
+const inputError = (tool: string, problem: string): CallToolResult => ({
+  content: [{ type: 'text', text: `Input validation error: Invalid arguments for tool ${tool}: ${problem}` }],
+  isError: true,
+});
+
+const kindOf = (value: unknown) =>
+  Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+
+/** "params.name: Invalid input: expected string, received undefined", for at most three issues. */
+const describeIssues = (issues: Array<{ path: PropertyKey[]; message: string }>) =>
+  issues
+    .slice(0, 3)
+    .map((issue) =>
+      issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
+    )
+    .join('; ');
 
 let cachedVersion: string | undefined;
 /** The package version, from src/ (tsx) or dist/src/ (built). */

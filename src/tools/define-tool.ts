@@ -49,6 +49,8 @@ export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 /** What the server offers the wrapper beyond the tool context. */
 export interface ServerHooks {
   log: McpLog;
+  /** Whether the connected client declared URL elicitation (known only after initialize). */
+  canElicitUrl?: () => boolean;
   /**
    * Asks the user to open a URL (MCP URL elicitation) and says what they chose; undefined when the
    * client cannot do URL elicitation.
@@ -109,7 +111,8 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
 
 /** Device login offered through URL elicitation; true once the user has signed in. */
 async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra): Promise<boolean> {
-  if (!ctx.startLogin || !hooks.elicitUrl) return false;
+  // Ask the client first: starting a device authorization nobody can see costs the IdP a grant per call.
+  if (!ctx.startLogin || !hooks.elicitUrl || !hooks.canElicitUrl?.()) return false;
   const controller = new AbortController();
   const stop = () => controller.abort();
   extra.signal.addEventListener('abort', stop, { once: true });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { defineTool } from './define-tool.js';
+import { NO_CONTROL_CHARS } from './shapes.js';
 
 export const getDocument = defineTool({
   name: 'get_document',
@@ -15,7 +16,12 @@ export const getDocument = defineTool({
   ].join(' '),
   inputSchema: z
     .object({
-      documentId: z.string().min(1).max(1825).describe('documentId from a search passage or chat source'),
+      documentId: z
+        .string()
+        .min(1)
+        .max(1825)
+        .regex(NO_CONTROL_CHARS, 'a documentId has no control characters')
+        .describe('documentId from a search passage or chat source'),
       dataSourceId: z
         .string()
         .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character data source id')

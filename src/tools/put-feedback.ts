@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { defineTool } from './define-tool.js';
-import { qId } from './shapes.js';
+import { NO_CONTROL_CHARS, qId } from './shapes.js';
 
 const REASONS = [
   'HELPFUL',
@@ -34,7 +34,15 @@ export const putFeedback = defineTool({
       messageId: qId('systemMessageId of the answer'),
       usefulness: z.enum(['USEFUL', 'NOT_USEFUL']),
       reason: z.enum(REASONS).optional().describe('Why it was or was not useful'),
-      comment: z.string().trim().min(1).max(1000).optional().describe("The user's own words, if any"),
+      comment: z
+        .string()
+        // Q refuses control characters (\P{C}*): line breaks and tabs become spaces.
+        .overwrite((c) => c.replace(/[\t\n\r]+/g, ' ').trim())
+        .min(1)
+        .max(1000)
+        .regex(NO_CONTROL_CHARS, 'a comment has no control characters')
+        .optional()
+        .describe("The user's own words, if any"),
     })
     .strict(),
   outputSchema: z.object({ conversationId: z.string(), messageId: z.string(), recorded: z.boolean() }),

@@ -12,12 +12,19 @@ export const qId = (what: string) =>
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, `a 36-character ${what} from an earlier result`)
     .describe(`The ${what}, as returned by an earlier tool result`);
 
+/** Q's NextToken: 1–800 characters (the service model's bound). */
 export const nextToken = z
   .string()
   .min(1)
-  .max(2048)
+  .max(800)
   .optional()
   .describe('Pagination token from the previous result of this same tool; omit for the first page');
+
+/**
+ * Q's `\P{C}*` pattern (DocumentId, MessageUsefulnessComment): no control, format, surrogate,
+ * private-use or unassigned characters.
+ */
+export const NO_CONTROL_CHARS = /^\P{C}*$/u;
 
 export const attributeValueOut = z.union([z.string(), z.array(z.string()), z.number()]);
 

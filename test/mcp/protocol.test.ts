@@ -3,122 +3,35 @@
  * lines, unknown tools and out-of-bounds arguments. Every stdout line must parse as JSON-RPC, errors
  * must be clear, the server must keep answering, and no canary secret may appear on stdout or stderr.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import { controlClient } from '../../tools/sandbox/control-client.js';
-import { configInputFor } from '../helpers/config.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { CLI, ensureBuilt } from './harness.js';
+import { ensureBuilt } from './harness.js';
+import { spawnRaw, type RawServer } from './raw-server.js';
 
 const sandbox = useSandbox();
 
-interface RawServer {
-  child: ChildProcessWithoutNullStreams;
-  lines: string[];
-  stderr: () => string;
-  send(message: unknown): void;
-  writeRaw(line: string): void;
-  /** The next message with this id (or, for id === null, an error without an id). */
-  response(id: number | null): Promise<Record<string, unknown>>;
-}
-
 let server: RawServer;
-let refreshToken: string;
-let nextId = 1;
-
-async function spawnRaw(): Promise<RawServer> {
-  const d = sandbox().description;
-  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-raw-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify(configInputFor(d, 'idc')));
-  refreshToken = await controlClient(d.control).mintRefreshToken({
-    username: 'alice',
-    clientId: d.modes.idc.clientId,
-  });
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--log-level', 'debug'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      AWS_ACCESS_KEY_ID: d.modes.idc.baseCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: d.modes.idc.baseCredentials.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      QINDEX_CONFIG_DIR: join(dir, 'config'),
-      QINDEX_REFRESH_TOKEN: refreshToken,
-    },
-    cwd: dir,
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  let stderr = '';
-  const waiters: Array<() => void> = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let i: number;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      lines.push(buffer.slice(0, i));
-      buffer = buffer.slice(i + 1);
-    }
-    waiters.splice(0).forEach((w) => w());
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  let seen = 0;
-  const parsed: Array<Record<string, unknown>> = [];
-  const response = async (id: number | null) => {
-    for (;;) {
-      while (seen < lines.length) parsed.push(JSON.parse(lines[seen++]!) as Record<string, unknown>);
-      const hit = parsed.find((m) => (id === null ? !('id' in m) && 'error' in m : m.id === id));
-      if (hit) {
-        parsed.splice(parsed.indexOf(hit), 1);
-        return hit;
-      }
-      if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}): ${stderr}`);
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  return {
-    child,
-    lines,
-    stderr: () => stderr,
-    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
-    writeRaw: (line) => child.stdin.write(`${line}\n`),
-    response,
-  };
-}
-
-const request = async (method: string, params: Record<string, unknown> = {}) => {
-  const id = nextId++;
-  server.send({ jsonrpc: '2.0', id, method, params });
-  return server.response(id);
-};
+const request = (method: string, params: Record<string, unknown> = {}) => server.request(method, params);
 
 beforeAll(async () => {
   await ensureBuilt();
-  server = await spawnRaw();
-  const init = await request('initialize', {
-    protocolVersion: '2025-06-18',
-    capabilities: {},
-    clientInfo: { name: 'raw-test', version: '1' },
-  });
+  server = await spawnRaw(sandbox());
+  // spawnRaw has initialized: its answer is the first line.
+  const init = JSON.parse(server.lines[0]!) as Record<string, unknown>;
   expect(init.result).toMatchObject({
     serverInfo: { name: 'qindex-mcp' },
     capabilities: { tools: {}, logging: {} },
   });
-  server.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }, 120_000);
 
 afterAll(() => {
-  server?.child.kill();
+  server?.close();
 });
 
 describe('malformed input over stdio', () => {
   it('answers a line that is not JSON with a parse error and keeps serving', async () => {
-    server.writeRaw('{"jsonrpc":"2.0","id":99,"method":"tools/list",');
+    await server.writeRaw('{"jsonrpc":"2.0","id":99,"method":"tools/list",\n');
     const error = await server.response(null);
     expect(error).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
     expect((error.error as { message: string }).message).toMatch(/not valid JSON/);
@@ -127,7 +40,7 @@ describe('malformed input over stdio', () => {
   });
 
   it('answers JSON that is not JSON-RPC with an invalid-request error and keeps serving', async () => {
-    server.writeRaw('{"hello":"world"}');
+    await server.writeRaw('{"hello":"world"}\n');
     const error = await server.response(null);
     expect(error).toMatchObject({ error: { code: -32600 } });
     const ping = await request('ping');
@@ -142,6 +55,30 @@ describe('malformed input over stdio', () => {
     expect((tool.error as { message: string }).message).toMatch(
       /Unknown tool "drop_database".*search_relevant_content/,
     );
+  });
+
+  it('answers arguments that are not an object, or a call without a name, with a readable -32602', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { name: 'search_relevant_content', arguments: ['VPN'] },
+        /"arguments" must be a JSON object.*an array/,
+      ],
+      [{ name: 'search_relevant_content', arguments: 'VPN' }, /"arguments" must be a JSON object.*a string/],
+      [{ name: 'whoami', arguments: null }, /"arguments" must be a JSON object.*null/],
+      [{ name: 'whoami', arguments: 42 }, /"arguments" must be a JSON object.*a number/],
+      [{ arguments: {} }, /params\.name/],
+      [{ name: 7, arguments: {} }, /params\.name/],
+    ];
+    for (const [params, pattern] of cases) {
+      const r = await request('tools/call', params);
+      const error = r.error as { code: number; message: string } | undefined;
+      expect(error?.code, JSON.stringify(params)).toBe(-32602);
+      expect(error!.message).toMatch(pattern);
+      // Readable, not a zod issue list serialized as JSON.
+      expect(error!.message).not.toMatch(/[[{]\s*"(code|expected|path)"/);
+      expect(error!.message.length).toBeLessThan(300);
+    }
+    expect((await request('ping')).result).toEqual({});
   });
 
   it('rejects out-of-bounds and malformed arguments with a message naming the field and bound', async () => {
@@ -207,7 +144,7 @@ describe('malformed input over stdio', () => {
     }
     const secret = sandbox().description.modes.idc.baseCredentials.secretAccessKey;
     const everything = server.lines.join('\n') + server.stderr();
-    expect(everything).not.toContain(refreshToken);
+    expect(everything).not.toContain(server.refreshToken);
     expect(everything).not.toContain(secret);
     expect(everything).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
   });

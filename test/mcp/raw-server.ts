@@ -14,6 +14,8 @@ import { CLI } from './harness.js';
 
 export interface RawServer {
   child: ChildProcessWithoutNullStreams;
+  /** The sandbox refresh token the server signs in with (a canary for output checks). */
+  refreshToken: string;
   /** Every complete stdout line so far, in order. */
   lines: string[];
   stderr(): string;
@@ -33,7 +35,15 @@ export interface RawServer {
 
 export async function spawnRaw(
   sandbox: Sandbox,
-  options: { overrides?: ConfigOverrides; username?: string } = {},
+  options: {
+    overrides?: ConfigOverrides;
+    username?: string;
+    /** Flags for node before the CLI path (e.g. --expose-gc, --import a probe). */
+    nodeArgs?: string[];
+    /** Extra pipes after stderr: fd 3, 4, … in the child. */
+    extraPipes?: number;
+    logLevel?: string;
+  } = {},
 ): Promise<RawServer> {
   const d = sandbox.description;
   const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-raw-'));
@@ -43,7 +53,8 @@ export async function spawnRaw(
     username: options.username ?? 'alice',
     clientId: d.modes.idc.clientId,
   });
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--log-level', 'debug'], {
+  const args = [CLI, 'serve', '--config', configPath, '--log-level', options.logLevel ?? 'debug'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: dir,
@@ -54,7 +65,8 @@ export async function spawnRaw(
       QINDEX_REFRESH_TOKEN: refreshToken,
     },
     cwd: dir,
-  });
+    stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(options.extraPipes ?? 0).fill('pipe')],
+  }) as ChildProcessWithoutNullStreams;
   const lines: string[] = [];
   let partial = '';
   let stderr = '';
@@ -102,6 +114,7 @@ export async function spawnRaw(
   const send = (message: unknown) => void child.stdin.write(`${JSON.stringify(message)}\n`);
   const server: RawServer = {
     child,
+    refreshToken,
     lines,
     stderr: () => stderr,
     send,
