@@ -5,8 +5,8 @@
  */
 import { PassThrough } from 'node:stream';
 import type { QindexConfig } from '../config/schema.js';
-import { QindexError } from '../errors.js';
-import { openSignIn } from '../auth/index.js';
+import { QindexError, isQindexError } from '../errors.js';
+import { openSignIn, type LoginInfo } from '../auth/index.js';
 import { createCredentialProvider } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { createQClient } from '../q/client.js';
@@ -22,10 +22,22 @@ export function createLocalContext(
 ): LocalContext {
   const { logger } = deps;
   const signIn = openSignIn(config, { logger, ...(deps.env ? { env: deps.env } : {}) });
-  const credentials = createCredentialProvider(config, {
-    freshIdToken: () => signIn.freshIdToken(),
-    logger,
-  });
+  // The store keeps a login the IdP has refused until someone signs in again: remember the refusal, for
+  // that login only, so that whoami does not call a dead login "signed in".
+  let expired: { error: QindexError; login: string | undefined } | undefined;
+  const freshIdToken = async () => {
+    try {
+      const token = await signIn.freshIdToken();
+      expired = undefined;
+      return token;
+    } catch (e) {
+      if (isQindexError(e) && e.code === 'login_expired') {
+        expired = { error: e, login: loginKey(await signIn.current().catch(() => undefined)) };
+      }
+      throw e;
+    }
+  };
+  const credentials = createCredentialProvider(config, { freshIdToken, logger });
   const q = createQClient(config, { credentials, logger });
   const login = loginCommand(config.profile);
   return {
@@ -34,6 +46,7 @@ export function createLocalContext(
     logger,
     async user() {
       const info = await signIn.current();
+      if (info && expired && expired.login === loginKey(info)) throw expired.error;
       if (!info) {
         throw new QindexError('not_signed_in', `No one is signed in for profile "${config.profile}".`, {
           remedy: `Run \`${login}\` in a terminal, then call the tool again.`,
@@ -49,6 +62,10 @@ export function createLocalContext(
     dispose: () => q.destroy(),
   };
 }
+
+/** Tells one login from the next: a new sign-in (here or in a terminal) writes a new updatedAt. */
+const loginKey = (info: LoginInfo | undefined) =>
+  info && `${info.store}|${info.location}|${info.subject}|${info.updatedAt ?? ''}`;
 
 /**
  * Runs the device flow with its instructions captured instead of printed, and resolves with the

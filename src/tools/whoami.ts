@@ -3,7 +3,7 @@
  * Never returns tokens, keys or identity contexts.
  */
 import { z } from 'zod';
-import { describeError, isQindexError } from '../errors.js';
+import { isQindexError } from '../errors.js';
 import { defineTool } from './define-tool.js';
 
 export const whoami = defineTool({
@@ -11,11 +11,14 @@ export const whoami = defineTool({
   title: 'Who am I signed in as',
   description: [
     'Show which signed-in user, identity mode, Amazon Q Business application and retriever the other tools act for.',
-    "Use it when results look wrong for the user, to check the sign-in, or before telling the user whose permissions apply. If signedIn is false, tell the user the command in 'remedy'.",
+    "Use it when results look wrong for the user, to check the sign-in, or before telling the user whose permissions apply. If signedIn is false (status not_signed_in or login_expired), tell the user what 'remedy' says.",
   ].join(' '),
   inputSchema: z.object({}).strict(),
   outputSchema: z.object({
     signedIn: z.boolean(),
+    status: z
+      .enum(['signed_in', 'not_signed_in', 'login_expired'])
+      .describe('login_expired: the IdP refused the stored sign-in; the user must sign in again'),
     user: z.object({ subject: z.string(), email: z.string().optional(), issuer: z.string() }).optional(),
     profile: z.string(),
     mode: z.enum(['idc', 'data-accessor', 'iam-federation']),
@@ -42,15 +45,18 @@ export const whoami = defineTool({
     try {
       const user = await ctx.user();
       return {
-        structured: { signedIn: true, user, ...base },
+        structured: { signedIn: true, status: 'signed_in' as const, user, ...base },
         text: `Signed in as ${user.email ?? user.subject} (subject ${user.subject}, issuer ${user.issuer}).\nActing on ${where}.`,
       };
     } catch (e) {
       if (!isQindexError(e)) throw e;
       const remedy = e.remedy ?? `Run \`qindex-mcp login --profile ${config.profile}\`.`;
+      const status = e.code === 'login_expired' ? ('login_expired' as const) : ('not_signed_in' as const);
+      const state =
+        status === 'login_expired' ? 'Signed out (the sign-in expired or was revoked)' : 'Not signed in';
       return {
-        structured: { signedIn: false, ...base, remedy },
-        text: `Not signed in: ${describeError(e)}\nConfigured for ${where}.`,
+        structured: { signedIn: false, status, ...base, remedy },
+        text: `${state}: ${e.message}\nWhat to do: ${remedy}\nConfigured for ${where}.`,
       };
     }
   },
