@@ -38,7 +38,11 @@ export async function listen(server: Server | NetServer, host: string, port = 0)
   return (server.address() as AddressInfo).port;
 }
 
-/** For the long-running entry points: Ctrl-C or SIGTERM stops the sandbox once, then exits. */
+/**
+ * For the long-running entry points: Ctrl-C, SIGTERM, SIGHUP or the parent's death stops the sandbox
+ * once, then exits. The parent check matters because `npm start` runs us under `sh` and `tsx`: a
+ * signal to npm need not reach this process, and an orphaned sandbox would hold the fixed ports.
+ */
 export function stopOnSignals(sandbox: Sandbox): void {
   let stopping = false;
   const stop = async () => {
@@ -47,8 +51,12 @@ export function stopOnSignals(sandbox: Sandbox): void {
     await sandbox.stop();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) void stop();
+  }, 500);
+  watch.unref();
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
