@@ -14,6 +14,7 @@ import { QindexError } from '../../src/errors.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { CHROMIUM, launchChromium, signInWithBrowser } from '../helpers/chromium.js';
 import { capturedLogger, leaked, signInConfig, tempDir } from './helpers.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const quiet = { write: () => true } as unknown as NodeJS.WritableStream;
@@ -78,10 +79,10 @@ describe.skipIf(!existsSync(CHROMIUM))('browser login in headless Chromium', () 
     expect(params.get('prompt')).toBe('consent');
     expect(redirectOf(authUrl).hostname).toBe('127.0.0.1');
     expect(redirectOf(authUrl).pathname).toBe('/callback');
-    expect(info).toMatchObject({ subject: 'carol', email: 'carol@example.com', store: 'file' });
+    expect(info).toMatchObject({ subject: subjectOf('carol'), email: 'carol@example.com', store: 'file' });
     expect(await done).toContain('qindex-mcp is signed in as carol@example.com');
     const stored = JSON.parse(await readFile(file, 'utf8'));
-    expect(stored.subject).toBe('carol');
+    expect(stored.subject).toBe(subjectOf('carol'));
     expect(leaked(lines.join(''), [stored.refreshToken])).toBeUndefined();
     expect(await portClosed(Number(redirectOf(authUrl).port))).toBe(true);
   });

@@ -13,6 +13,7 @@ import { fileStore } from '../../src/auth/store/file.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { capturedLogger, leaked, runNode, signInConfig, tempDir } from './helpers.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const child = fileURLToPath(new URL('./fixtures/refresh-loop.ts', import.meta.url));
@@ -29,7 +30,7 @@ describe('concurrent refresh from two processes', () => {
       refreshToken,
       issuer: d.issuer,
       clientId: d.clients.native,
-      subject: 'bob',
+      subject: subjectOf('bob'),
       updatedAt: new Date().toISOString(),
     });
     const before = (await control.counters())['idp:token'] ?? 0;
@@ -50,14 +51,14 @@ describe('concurrent refresh from two processes', () => {
       expect(leaked(c.stdout, [refreshToken])).toBeUndefined();
       return JSON.parse(c.stdout.trim()) as { ok: number; errors: string[]; subjects: string[] };
     });
-    for (const r of results) expect(r).toEqual({ ok: ROUNDS, errors: [], subjects: ['bob'] });
+    for (const r of results) expect(r).toEqual({ ok: ROUNDS, errors: [], subjects: [subjectOf('bob')] });
     // Each refresh went to the IdP exactly once: none was retried, none reused a rotated token.
     expect((await control.counters())['idp:token']).toBe(before + 2 * ROUNDS);
     const after = openSignIn(signInConfig(d), {
       logger: capturedLogger().logger,
       env: { QINDEX_CONFIG_DIR: dir },
     });
-    expect(decodeJwt(await after.freshIdToken()).sub).toBe('bob');
+    expect(decodeJwt(await after.freshIdToken()).sub).toBe(subjectOf('bob'));
   }, 60_000);
 
   it('keeps a login that two processes share through QINDEX_REFRESH_TOKEN (rotation chained in the store)', async () => {
@@ -82,7 +83,7 @@ describe('concurrent refresh from two processes', () => {
     for (const c of children) {
       expect(c.stderr).toBe('');
       expect(leaked(c.stdout, [refreshToken])).toBeUndefined();
-      expect(JSON.parse(c.stdout.trim())).toEqual({ ok: ROUNDS, errors: [], subjects: ['carol'] });
+      expect(JSON.parse(c.stdout.trim())).toEqual({ ok: ROUNDS, errors: [], subjects: [subjectOf('carol')] });
     }
     expect((await control.counters())['idp:token']).toBe(before + 2 * ROUNDS);
     // A server started later with the same (long retired) environment token still signs in.
@@ -93,6 +94,6 @@ describe('concurrent refresh from two processes', () => {
         env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
       },
     );
-    expect(decodeJwt(await later.freshIdToken()).sub).toBe('carol');
+    expect(decodeJwt(await later.freshIdToken()).sub).toBe(subjectOf('carol'));
   }, 60_000);
 });

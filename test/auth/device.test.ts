@@ -11,6 +11,7 @@ import { QindexError } from '../../src/errors.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { capturedLogger, leaked, signInConfig, tempDir } from './helpers.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const control = () => controlClient(sandbox().description.control);
@@ -61,16 +62,24 @@ describe('device login', () => {
     await control().setFault('idp:token', { throttle: 1 }); // the first poll is told to slow down
     const term = terminal((userCode) => void control().approveDevice({ userCode, username: 'bob' }));
     const info = await signIn.loginDevice({ output: term.output });
-    expect(info).toMatchObject({ subject: 'bob', email: 'bob@example.com', store: 'file', location: file });
+    expect(info).toMatchObject({
+      subject: subjectOf('bob'),
+      email: 'bob@example.com',
+      store: 'file',
+      location: file,
+    });
     const shown = term.text();
     expect(shown).toMatch(/To sign in, open http:\/\/127\.0\.0\.1:\d+\/device/);
     expect(shown).toMatch(/Or open http:\/\/127\.0\.0\.1:\d+\/device\?user_code=/);
     expect(shown).toContain('▄'); // the QR code
     const stored = JSON.parse(await readFile(file, 'utf8'));
-    expect(stored).toMatchObject({ subject: 'bob', clientId: sandbox().description.clients.native });
+    expect(stored).toMatchObject({
+      subject: subjectOf('bob'),
+      clientId: sandbox().description.clients.native,
+    });
     expect(leaked(shown + lines.join(''), [stored.refreshToken])).toBeUndefined();
     expect((await control().counters())['idp:token']).toBeGreaterThanOrEqual(2);
-    expect((await signIn.current())?.subject).toBe('bob');
+    expect((await signIn.current())?.subject).toBe(subjectOf('bob'));
   });
 
   it('ends with login_denied, login_timeout (expired code) and login_cancelled, leaving the stored login alone', async () => {
@@ -106,7 +115,7 @@ describe('device login', () => {
     expect(limited.remedy).toContain('--timeout');
 
     expect(await readFile(file, 'utf8')).toBe(kept);
-    expect((await signIn.current())?.subject).toBe('alice');
+    expect((await signIn.current())?.subject).toBe(subjectOf('alice'));
   });
 
   it('moves a damaged store file aside, naming it, instead of overwriting it', async () => {
@@ -120,7 +129,7 @@ describe('device login', () => {
     expect(aside).toBeDefined();
     expect(await readFile(join(dir, 'logins', aside!), 'utf8')).toBe('not json at all');
     expect(notices.some((n) => n.includes(join(dir, 'logins', aside!)))).toBe(true);
-    expect((await signIn.current())?.subject).toBe('erin');
+    expect((await signIn.current())?.subject).toBe(subjectOf('erin'));
   });
 
   it('names a client id the IdP does not know', async () => {

@@ -16,6 +16,7 @@ import { QindexError } from '../../src/errors.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { capturedLogger, leaked, signInConfig, tempDir } from './helpers.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const control = () => controlClient(sandbox().description.control);
@@ -35,7 +36,7 @@ async function seed(config: SignInConfig, username = 'alice', clientId = config.
     refreshToken,
     issuer: config.idp.issuer,
     clientId,
-    subject: username,
+    subject: subjectOf(username),
     updatedAt: '2026-01-01T00:00:00.000Z',
   });
   return { dir, refreshToken, file: join(dir, 'logins', `${config.profile}.json`) };
@@ -78,10 +79,10 @@ describe('freshIdToken from the store', () => {
     expect((await control().counters())['idp:token']).toBe(before + 3);
     expect(new Set(idTokens).size).toBe(3);
     for (const t of idTokens)
-      expect(decodeJwt(t)).toMatchObject({ sub: 'alice', aud: d.clients.native, iss: d.issuer });
+      expect(decodeJwt(t)).toMatchObject({ sub: subjectOf('alice'), aud: d.clients.native, iss: d.issuer });
     expect(await signIn.current()).toMatchObject({
       profile: 'work',
-      subject: 'alice',
+      subject: subjectOf('alice'),
       email: 'alice@example.com',
       store: 'file',
       location: file,
@@ -198,7 +199,7 @@ describe('the IdP unreachable, down or insecure', () => {
     expect(atToken.retryable).toBe(true);
     expect(await readFile(file, 'utf8')).toBe(rotated);
     await control().setSwitches({ idpDown: false });
-    expect(decodeJwt(await cold.freshIdToken()).sub).toBe('alice'); // nothing was lost
+    expect(decodeJwt(await cold.freshIdToken()).sub).toBe(subjectOf('alice')); // nothing was lost
   });
 });
 
@@ -213,9 +214,9 @@ describe('QINDEX_REFRESH_TOKEN', () => {
       env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
     });
     const tokens = [await signIn.freshIdToken(), await signIn.freshIdToken(), await signIn.freshIdToken()];
-    expect(tokens.map((t) => decodeJwt(t).sub)).toEqual(['dave', 'dave', 'dave']);
+    expect(tokens.map((t) => decodeJwt(t).sub)).toEqual(Array(3).fill(subjectOf('dave')));
     expect(await signIn.current()).toMatchObject({
-      subject: 'dave',
+      subject: subjectOf('dave'),
       store: 'env',
       location: 'QINDEX_REFRESH_TOKEN',
     });
@@ -237,7 +238,7 @@ describe('QINDEX_REFRESH_TOKEN', () => {
       logger: capturedLogger().logger,
       env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
     });
-    for (let i = 0; i < 3; i++) expect(decodeJwt(await signIn.freshIdToken()).sub).toBe('dave');
+    for (let i = 0; i < 3; i++) expect(decodeJwt(await signIn.freshIdToken()).sub).toBe(subjectOf('dave'));
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import { controlClient } from '../../tools/sandbox/control-client.js';
 import { CHROMIUM, launchChromium, signInWithBrowser } from '../helpers/chromium.js';
 import { cliEnv, leaked, runNode, signInConfig, tempDir, type RunOptions } from '../auth/helpers.js';
 import { useSandbox } from '../helpers/sandbox.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 const sandbox = useSandbox();
@@ -63,7 +64,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const login = await deviceLogin(dir, 'alice', ['--profile', 'work']);
     expect(login.code).toBe(0);
     expect(login.stderr).toMatch(/To sign in, open http:\/\/127\.0\.0\.1:\d+\/device/);
-    expect(login.stderr).toContain('Signed in: alice@example.com (subject alice)');
+    expect(login.stderr).toContain(`Signed in: alice@example.com (subject ${subjectOf('alice')})`);
     expect(login.stdout).toBe('');
     const file = join(dir, 'logins', 'work.json');
     const { refreshToken } = JSON.parse(await readFile(file, 'utf8'));
@@ -73,7 +74,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({
       signedIn: true,
       profile: 'work',
-      subject: 'alice',
+      subject: subjectOf('alice'),
       email: 'alice@example.com',
       issuer: sandbox().description.issuer,
       store: 'file',
@@ -82,7 +83,9 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const plain = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toBe('');
-    expect(plain.stderr).toContain(`alice@example.com (subject alice) at ${sandbox().description.issuer}`);
+    expect(plain.stderr).toContain(
+      `alice@example.com (subject ${subjectOf('alice')}) at ${sandbox().description.issuer}`,
+    );
     expect(plain.stderr).toContain(file);
 
     const logout = await cli(['logout', '--profile', 'work', ...idpFlags()], dir);
@@ -144,7 +147,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
       refreshToken,
       issuer: d.issuer,
       clientId: d.clients.native,
-      subject: 'bob',
+      subject: subjectOf('bob'),
       updatedAt: new Date().toISOString(),
     });
     await control().setSwitches({ idpDown: true });
@@ -162,7 +165,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const ok = await cli(['whoami', '--json', ...idpFlags()], dir, { QINDEX_REFRESH_TOKEN: refreshToken });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({
-      subject: 'erin',
+      subject: subjectOf('erin'),
       store: 'env',
       location: 'QINDEX_REFRESH_TOKEN',
     });

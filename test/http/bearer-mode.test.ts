@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.js';
 import type { HttpServerHandle } from '../../src/server/http/app.js';
 import { badTokens } from './tokens.js';
 import { bearerConfig, connect, initializeBody, post, search, startBearerServer } from './harness.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const logs: string[] = [];
@@ -102,7 +103,7 @@ describe('HTTP transport, bearer mode', () => {
       expect(bobRunbook!.titles).not.toContain(RUNBOOK);
     }
     const who = await bob.client.callTool({ name: 'whoami', arguments: {} });
-    expect(who.structuredContent).toMatchObject({ signedIn: true, user: { subject: 'bob' } });
+    expect(who.structuredContent).toMatchObject({ signedIn: true, user: { subject: subjectOf('bob') } });
     await Promise.all([alice.client.close(), bob.client.close()]);
   });
 

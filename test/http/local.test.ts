@@ -12,6 +12,7 @@ import { createLocalContext, type LocalContext } from '../../src/server/local-co
 import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
 import { withHttpFlags } from '../../src/server/http/cli.js';
 import { connect, initializeBody, post, search, silent } from './harness.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 let server: HttpServerHandle;
@@ -63,7 +64,11 @@ describe('HTTP transport, local one-user mode', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const { client } = await connect(server.url, undefined);
     const who = await client.callTool({ name: 'whoami', arguments: {} });
-    expect(who.structuredContent).toMatchObject({ signedIn: true, mode: 'idc', user: { subject: 'alice' } });
+    expect(who.structuredContent).toMatchObject({
+      signedIn: true,
+      mode: 'idc',
+      user: { subject: subjectOf('alice') },
+    });
     const found = await search(client, 'payments-api runbook');
     expect(found.isError, found.text).toBe(false);
     expect(found.titles).toContain('Runbook: payments-api');

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isQindexError } from '../../src/errors.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { callerArn, countersSince, search, signedIn } from './harness.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 
@@ -26,7 +27,7 @@ describe('iam-federation', () => {
     expect(delta['sts:AssumeRoleWithWebIdentity']).toBe(1);
     expect(provider.identity()).toMatchObject({
       mode: 'iam-federation',
-      subject: 'alice',
+      subject: subjectOf('alice'),
       email: 'alice@example.com',
     });
   });

@@ -17,6 +17,7 @@ import { controlClient } from '../../tools/sandbox/control-client.js';
 import { configFor } from '../helpers/config.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { callerArn, countersSince, search, signedIn, silent } from './harness.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 
@@ -64,7 +65,7 @@ describe('idc: the chain', () => {
     });
     expect(provider.identity()).toEqual({
       mode: 'idc',
-      subject: 'alice',
+      subject: subjectOf('alice'),
       email: 'alice@example.com',
       issuer: sb.description.issuer,
     });

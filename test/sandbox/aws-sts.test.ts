@@ -28,6 +28,7 @@ import {
   IDENTITY_CENTER_CONTEXT_PROVIDER,
   findUser,
 } from '../../tools/sandbox/world.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 
@@ -481,10 +482,43 @@ describe('STS AssumeRoleWithWebIdentity', () => {
       // "For OpenID Connect ID tokens, this contains the value of the iss field."
       Provider: sb.world.issuer,
       Audience: sb.description.modes.iamFederation.clientId,
-      SubjectFromWebIdentityToken: 'alice',
+      SubjectFromWebIdentityToken: subjectOf('alice'),
       AssumedRoleUser: { Arn: expect.stringContaining(':assumed-role/') },
     });
     expect(out.Credentials?.Expiration).toBeInstanceOf(Date);
+  });
+
+  it("gives every IdP user a subject within webIdentitySubjectType's 6-255 characters", async () => {
+    const sb = sandbox();
+    const mode = sb.description.modes.iamFederation;
+    const subjects = new Set<string>();
+    for (const user of sb.world.users) {
+      // The IdP's own token endpoint, through a minted refresh token: the ID token a login yields.
+      const refreshToken = await sb.idp.mintRefreshToken({ username: user.username });
+      const res = await fetch(`${sb.world.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: mode.clientId,
+        }),
+      });
+      const { id_token } = (await res.json()) as { id_token: string };
+      const out = await sts().send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: mode.roleArn,
+          RoleSessionName: user.username,
+          WebIdentityToken: id_token,
+        }),
+      );
+      const subject = out.SubjectFromWebIdentityToken!;
+      expect(subject.length, user.username).toBeGreaterThanOrEqual(6);
+      expect(subject.length).toBeLessThanOrEqual(255);
+      expect(subject).toBe(subjectOf(user.username));
+      subjects.add(subject);
+    }
+    expect(subjects.size).toBe(sb.world.users.length);
   });
 
   it('rejects a token without the Email principal tag', async () => {

@@ -20,6 +20,7 @@ import {
   IDENTITY_CENTER_CONTEXT_PROVIDER,
   DATA_ACCESSOR_EXTERNAL_ID_TAG,
 } from '../../tools/sandbox/world.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -333,7 +334,7 @@ describe('2d: IAM federation', () => {
         DurationSeconds: 900,
       }),
     );
-    expect(res.SubjectFromWebIdentityToken).toBe('erin');
+    expect(res.SubjectFromWebIdentityToken).toBe(subjectOf('erin'));
     expect(res.Audience).toBe(mode.clientId);
     const c = creds(res.Credentials);
     const me = await sts(c).send(new GetCallerIdentityCommand({}));
@@ -342,7 +343,7 @@ describe('2d: IAM federation', () => {
     );
     expect(sessionOf(c)?.identity).toEqual({
       kind: 'iam-federation',
-      userId: 'erin',
+      userId: subjectOf('erin'),
       email: 'erin@example.com',
       groups: [],
     });

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useSandbox } from '../helpers/sandbox.js';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
+import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
 const control = () => controlClient(sandbox().description.control);
@@ -168,7 +169,7 @@ describe('authorization code + PKCE, scripted', () => {
     expect(claims).toMatchObject({
       iss: issuer(),
       aud: CLIENT,
-      sub: 'alice',
+      sub: subjectOf('alice'),
       email: 'alice@example.com',
       groups: ['engineering', 'all-employees'],
       'https://aws.amazon.com/tags': { principal_tags: { Email: ['alice@example.com'] } },
@@ -178,7 +179,7 @@ describe('authorization code + PKCE, scripted', () => {
     const me = await fetch(`${issuer()}/me`, {
       headers: { authorization: `Bearer ${tokens.body.access_token}` },
     });
-    expect(await me.json()).toMatchObject({ sub: 'alice', email: 'alice@example.com' });
+    expect(await me.json()).toMatchObject({ sub: subjectOf('alice'), email: 'alice@example.com' });
   });
 
   it('accepts a loopback redirect on any port (localhost too) and refuses a wrong code_verifier', async () => {
@@ -226,7 +227,7 @@ describe('authorization code + PKCE, scripted', () => {
       audience: resource,
     });
     expect(protectedHeader.typ).toBe('at+jwt');
-    expect(payload).toMatchObject({ sub: 'carol', client_id: CLIENT, email: 'carol@example.com' });
+    expect(payload).toMatchObject({ sub: subjectOf('carol'), client_id: CLIENT, email: 'carol@example.com' });
   });
 });
 
@@ -277,7 +278,7 @@ describe('headless Chromium', () => {
       });
       expect(tokens.status).toBe(200);
       expect(decodeJwt(String(tokens.body.id_token))).toMatchObject({
-        sub: 'dave',
+        sub: subjectOf('dave'),
         email: 'dave@example.com',
       });
     },
@@ -303,7 +304,10 @@ describe('headless Chromium', () => {
         client_id: CLIENT,
       });
       expect(tokens.status).toBe(200);
-      expect(decodeJwt(String(tokens.body.id_token))).toMatchObject({ sub: 'erin', groups: ['contractors'] });
+      expect(decodeJwt(String(tokens.body.id_token))).toMatchObject({
+        sub: subjectOf('erin'),
+        groups: ['contractors'],
+      });
       expect(tokens.body.refresh_token).toEqual(expect.any(String));
     },
   );
@@ -333,7 +337,10 @@ describe('device authorization grant', () => {
     await control().approveDevice({ userCode: String(auth.user_code).toLowerCase(), username: 'bob' });
     const tokens = await poll();
     expect(tokens.status).toBe(200);
-    expect(decodeJwt(String(tokens.body.id_token))).toMatchObject({ sub: 'bob', email: 'bob@example.com' });
+    expect(decodeJwt(String(tokens.body.id_token))).toMatchObject({
+      sub: subjectOf('bob'),
+      email: 'bob@example.com',
+    });
     expect(await poll()).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
@@ -379,7 +386,10 @@ describe('refresh tokens', () => {
     const a = await refresh(first);
     expect(a.status).toBe(200);
     expect(a.body.refresh_token).not.toBe(first);
-    expect(decodeJwt(String(a.body.id_token))).toMatchObject({ sub: 'alice', email: 'alice@example.com' });
+    expect(decodeJwt(String(a.body.id_token))).toMatchObject({
+      sub: subjectOf('alice'),
+      email: 'alice@example.com',
+    });
     const b = await refresh(String(a.body.refresh_token));
     expect(b.status).toBe(200);
     expect(await refresh(first)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
@@ -426,7 +436,7 @@ describe('minted tokens', () => {
       audience: CLIENT,
     });
     expect(payload).toMatchObject({
-      sub: 'dave',
+      sub: subjectOf('dave'),
       email: 'dave@example.com',
       groups: ['sales', 'all-employees'],
     });
@@ -437,8 +447,8 @@ describe('minted tokens', () => {
     const def = await control().mintAccessToken({ username: 'alice' });
     const own = await control().mintAccessToken({ username: 'alice', resource: 'https://other.example/api' });
     const verify = (t: string, audience: string) => jwtVerify(t, jwks, { issuer: issuer(), audience });
-    expect((await verify(def, sandbox().description.mcpResource)).payload.sub).toBe('alice');
-    expect((await verify(own, 'https://other.example/api')).payload.sub).toBe('alice');
+    expect((await verify(def, sandbox().description.mcpResource)).payload.sub).toBe(subjectOf('alice'));
+    expect((await verify(own, 'https://other.example/api')).payload.sub).toBe(subjectOf('alice'));
     await expect(verify(own, sandbox().description.mcpResource)).rejects.toThrow(/aud/);
   });
 });

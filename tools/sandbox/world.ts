@@ -4,7 +4,7 @@
  */
 
 export interface SandboxUser {
-  /** Login name at the sandbox IdP (also the OIDC `sub`). */
+  /** Login name at the sandbox IdP; the OIDC `sub` is a UUID derived from it (`subjectOf`, idp/claims.ts). */
   username: string;
   password: string;
   email: string;

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { findUser, type World } from '../world.js';
 import { errorPage, loginPage } from './pages.js';
+import { subjectOf } from './claims.js';
 
 const INTERACTION = /^\/interaction\/([^/]+)(\/login)?$/;
 
@@ -54,7 +55,7 @@ export function createInteractions(provider: Provider, world: World) {
       await provider.interactionFinished(
         req,
         res,
-        { login: { accountId: user.username, amr: ['pwd'] } },
+        { login: { accountId: subjectOf(user.username), amr: ['pwd'] } },
         { mergeWithLastSubmission: false },
       );
       return true;

@@ -9,7 +9,7 @@ import Provider, { errors, type Configuration, type ClientMetadata } from 'oidc-
 import { findUser, type World } from '../world.js';
 import { countCall, takeFault, type SandboxState } from '../state.js';
 import type { IdpKeys } from './keys.js';
-import { AWS_TAGS_CLAIM, userClaims } from './claims.js';
+import { AWS_TAGS_CLAIM, findUserBySubject, subjectOf, userClaims } from './claims.js';
 import { createIdpStore } from './store.js';
 import { createInteractions } from './interactions.js';
 import { createIdpTokens, RESOURCE_SCOPE } from './tokens.js';
@@ -80,14 +80,15 @@ function configuration(world: World, keys: IdpKeys, store: ReturnType<typeof cre
       groups: ['groups'],
     },
     conformIdTokenClaims: false,
+    // Account ids are the users' subjects, so JWT access tokens (sub = account id) match the ID tokens.
     findAccount: (_ctx, sub) => {
-      const user = findUser(world, sub);
+      const user = findUserBySubject(world, sub);
       return user ? { accountId: sub, claims: () => ({ ...userClaims(user), sub }) } : undefined;
     },
     // JWT access tokens also name the user's email, so a resource server needs no userinfo call.
     extraTokenClaims: async (_ctx, token) => {
       if (token.kind !== 'AccessToken' || !token.resourceServer) return undefined;
-      const user = findUser(world, token.accountId);
+      const user = findUserBySubject(world, token.accountId);
       return user ? { email: user.email } : undefined;
     },
     pkce: { methods: ['S256'], required: () => true },
@@ -200,7 +201,10 @@ export async function createIdp(deps: {
       });
     },
     ...tokens,
-    revokeUser: (username) => store.revokeAccount(username),
+    revokeUser: (username) => {
+      const user = findUser(world, username);
+      return user ? store.revokeAccount(subjectOf(user.username)) : 0;
+    },
     clear: () => store.clear(),
   };
 }

@@ -6,6 +6,7 @@
 import type Provider from 'oidc-provider';
 import { findUser, type World } from '../world.js';
 import type { IdpStore } from './store.js';
+import { subjectOf } from './claims.js';
 
 export const DEFAULT_REFRESH_SCOPE = 'openid email profile offline_access';
 /** The one scope a resource server (e.g. the MCP HTTP transport) offers. */
@@ -42,17 +43,17 @@ export function createIdpTokens(provider: Provider, world: World, store: IdpStor
 
   return {
     async mintRefreshToken(opts: { username: string; clientId?: string; scope?: string }) {
-      const user = userOf(opts.username);
+      const accountId = subjectOf(userOf(opts.username).username);
       const client = await clientOf(opts.clientId ?? world.clients.native);
       const scope = opts.scope ?? DEFAULT_REFRESH_SCOPE;
       if (!scope.split(' ').includes('offline_access')) {
         throw new IdpInputError('scope', 'a refresh token needs the offline_access scope');
       }
-      const grant = new provider.Grant({ accountId: user.username, clientId: client.clientId });
+      const grant = new provider.Grant({ accountId, clientId: client.clientId });
       grant.addOIDCScope(scope);
       const grantId = await grant.save();
       const token = new provider.RefreshToken({
-        accountId: user.username,
+        accountId,
         client,
         grantId,
         gty: 'authorization_code',
@@ -65,15 +66,15 @@ export function createIdpTokens(provider: Provider, world: World, store: IdpStor
     },
 
     async mintAccessToken(opts: { username: string; resource?: string; clientId?: string }) {
-      const user = userOf(opts.username);
+      const accountId = subjectOf(userOf(opts.username).username);
       const client = await clientOf(opts.clientId ?? world.clients.native);
       const resource = opts.resource ?? world.mcpResource;
-      const grant = new provider.Grant({ accountId: user.username, clientId: client.clientId });
+      const grant = new provider.Grant({ accountId, clientId: client.clientId });
       grant.addOIDCScope('openid');
       grant.addResourceScope(resource, RESOURCE_SCOPE);
       const grantId = await grant.save();
       const token = new provider.AccessToken({
-        accountId: user.username,
+        accountId,
         client,
         grantId,
         gty: 'authorization_code',
@@ -94,16 +95,16 @@ export function createIdpTokens(provider: Provider, world: World, store: IdpStor
     },
 
     async approveDevice(opts: { userCode: string; username: string }) {
-      const user = userOf(opts.username);
+      const accountId = subjectOf(userOf(opts.username).username);
       const code = await pendingDevice(opts.userCode);
       if (!code) return false;
       const params = code.params as { client_id: string; scope?: string; resource?: string };
       const scope = params.scope ?? 'openid';
-      const grant = new provider.Grant({ accountId: user.username, clientId: params.client_id });
+      const grant = new provider.Grant({ accountId, clientId: params.client_id });
       grant.addOIDCScope(scope);
       if (params.resource) grant.addResourceScope(params.resource, RESOURCE_SCOPE);
       Object.assign(code, {
-        accountId: user.username,
+        accountId,
         authTime: Math.floor(Date.now() / 1000),
         amr: ['pwd'],
         grantId: await grant.save(),
