@@ -2,17 +2,22 @@
 /**
  * @module The `qindex-mcp` command: parses the sub-command and hands over to src/cli/<command>.ts.
  */
+import { readFileSync } from 'node:fs';
 import { commands } from './cli/index.js';
 import { describeError } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
     process.stderr.write(usage());
-    return name ? 0 : 2;
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stderr.write(`${process.env.npm_package_version ?? 'qindex-mcp'}\n`);
+    process.stdout.write(`${version()}\n`);
     return 0;
   }
   const command = commands[name];
@@ -21,6 +26,22 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return command.run(rest);
+}
+
+/** The version in the package.json above this file: src/ under tsx, dist/src/ when built or installed. */
+function version(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'qindex-mcp' && pkg.version) return pkg.version;
+    } catch {
+      // Not this one: try the next level up.
+    }
+  }
+  return 'unknown';
 }
 
 function usage(): string {

@@ -31,7 +31,8 @@ export function parseCommand(args: string[], extra: Options, usage: string): Fla
       allowPositionals: false,
     });
     if (values.help) {
-      process.stderr.write(usage);
+      // Asked-for help is output (so `| grep` works); usage after a mistake goes to stderr.
+      process.stdout.write(usage);
       return 0;
     }
     return values as FlagValues;

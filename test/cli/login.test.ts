@@ -82,11 +82,11 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     });
     const plain = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toBe('');
-    expect(plain.stderr).toContain(
+    // The answer is output, so `whoami | grep` works.
+    expect(plain.stdout).toContain(
       `alice@example.com (subject ${subjectOf('alice')}) at ${sandbox().description.issuer}`,
     );
-    expect(plain.stderr).toContain(file);
+    expect(plain.stdout).toContain(file);
 
     const logout = await cli(['logout', '--profile', 'work', ...idpFlags()], dir);
     expect(logout.code).toBe(0);
@@ -100,7 +100,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     expect(revoked).toBe('login_expired');
     const gone = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toContain('Not signed in (profile "work"). Run `qindex-mcp login --profile work`.');
+    expect(gone.stdout).toContain('Not signed in (profile "work"). Run `qindex-mcp login --profile work`.');
 
     for (const out of [login, json, plain, logout, gone])
       expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
@@ -243,8 +243,45 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     });
     good.forEach((out, i) => {
       expect(out.code).toBe(0);
-      expect(out.stderr).toContain(`Usage: qindex-mcp ${help[i]}`);
-      expect(out.stdout).toBe('');
+      expect(out.stdout).toContain(`Usage: qindex-mcp ${help[i]}`);
+      expect(out.stderr).toBe('');
     });
+  });
+
+  it('--version prints the package version and --help the commands, on stdout, run straight from node', async () => {
+    const dir = await tempDir();
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    // cliEnv carries no npm_package_version: this is the CLI as an MCP client or a shell runs it.
+    const version = await cli(['--version'], dir);
+    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    const help = await cli(['--help'], dir);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: qindex-mcp <command>');
+    expect(help.stdout).toContain('whoami');
+    const none = await cli([], dir);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Usage: qindex-mcp <command>');
+  });
+
+  it('whoami checks the stored sign-in with the IdP: a revoked one is "Signed out", exit 1; --offline does not ask', async () => {
+    const dir = await tempDir();
+    const login = await deviceLogin(dir, 'dave');
+    expect(login.code).toBe(0);
+    const ok = await cli(['whoami', ...idpFlags()], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('Signed in: dave@example.com');
+    await control().revokeUser('dave');
+    const dead = await cli(['whoami', ...idpFlags()], dir);
+    expect(dead.code).toBe(1);
+    expect(dead.stdout).toContain('Signed out (profile "default")');
+    expect(dead.stdout).toContain('qindex-mcp login');
+    const json = await cli(['whoami', '--json', ...idpFlags()], dir);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ signedIn: false, status: 'login_expired' });
+    const offline = await cli(['whoami', '--offline', '--json', ...idpFlags()], dir);
+    expect(offline.code).toBe(0);
+    expect(JSON.parse(offline.stdout)).toMatchObject({ signedIn: true, verified: false });
   });
 });
