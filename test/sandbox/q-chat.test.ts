@@ -18,17 +18,19 @@ import {
 } from '@aws-sdk/client-qbusiness';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sessionFor, type UserSession } from '../helpers/credentials.js';
+import { corpus } from '../../tools/sandbox/corpus/index.js';
 
 const sandbox = useSandbox();
 const TRAVEL = 'what is the travel reimbursement limit';
 
-let alice: UserSession, bob: UserSession, carol: UserSession;
+let alice: UserSession, bob: UserSession, carol: UserSession, dave: UserSession;
 
 beforeAll(async () => {
-  [alice, bob, carol] = await Promise.all([
+  [alice, bob, carol, dave] = await Promise.all([
     sessionFor(sandbox(), 'alice', 'idc'),
     sessionFor(sandbox(), 'bob', 'idc'),
     sessionFor(sandbox(), 'carol', 'idc'),
+    sessionFor(sandbox(), 'dave', 'idc'),
   ]);
 });
 
@@ -236,6 +238,86 @@ describe('conversations', () => {
         ),
       ).rejects.toMatchObject({ name: 'ValidationException', reason: 'FIELD_VALIDATION_FAILED' });
     }
+  });
+});
+
+describe("the model's output bounds", () => {
+  /** Smithy counts string length in code points. */
+  const chars = (s: string | undefined) => Array.from(s ?? '').length;
+  const within = (s: string | undefined, min: number, max: number, what: string) => {
+    expect(chars(s), what).toBeGreaterThanOrEqual(min);
+    expect(chars(s), what).toBeLessThanOrEqual(max);
+  };
+
+  it('lists a message body of at most MessageBody’s 1,000 characters, cut at a whole character', async () => {
+    // 999 characters, then an astral one (two UTF-16 units) across the bound, then more: 1,500 in all.
+    const long = `${'travel reimbursement limit '.repeat(37).slice(0, 999)}🧳${'x'.repeat(500)}`;
+    expect(chars(long)).toBe(1500);
+    const turn = await chatSync(dave, long);
+    const { messages } = await dave.q.send(
+      new ListMessagesCommand({ applicationId: dave.applicationId, conversationId: turn.conversationId }),
+    );
+    const [user, system] = messages!;
+    expect(chars(user!.body)).toBe(1000);
+    expect(user!.body).toBe(Array.from(long).slice(0, 1000).join(''));
+    expect(user!.body!.endsWith('🧳')).toBe(true);
+    // The answer itself always fits, so the history repeats it whole.
+    expect(system!.body).toBe(turn.systemMessage);
+    // Short bodies are untouched.
+    const short = await chatSync(dave, TRAVEL);
+    const again = await dave.q.send(
+      new ListMessagesCommand({ applicationId: dave.applicationId, conversationId: short.conversationId }),
+    );
+    expect(again.messages![0]!.body).toBe(TRAVEL);
+  });
+
+  it('answers within the String and MessageBody bounds for every document of the corpus', async () => {
+    const sessions = { alice, bob, carol, dave };
+    const users = sandbox().world.users.filter((u) => u.username in sessions);
+    let cited = 0;
+    for (const doc of corpus().filter((d) => !d.applications)) {
+      // Asked by someone who may read it, so the answer quotes it.
+      const reader = users.find(
+        (u) =>
+          doc.acl.everyone ||
+          doc.acl.users?.includes(u.email) ||
+          doc.acl.groups?.some((g) => u.groups.includes(g)),
+      );
+      if (!reader) continue;
+      const out = await chatSync(sessions[reader.username as keyof typeof sessions], doc.title);
+      if (out.sourceAttributions?.some((a) => a.documentId === doc.id)) cited++;
+      // ChatSyncOutput.systemMessage is String (1-2048); a listed body is MessageBody (at most 1,000).
+      within(out.systemMessage, 1, 1000, doc.id);
+      for (const a of out.sourceAttributions ?? []) {
+        for (const field of [a.title, a.snippet, a.url, a.documentId, a.indexId, a.datasourceId])
+          within(field, 1, 2048, `${doc.id} attribution`);
+      }
+    }
+    expect(cited).toBeGreaterThan(80);
+    const streamed = await chatStream(carol, 'what is the travel reimbursement limit for relocation');
+    for (const ev of streamed) {
+      if (ev.textEvent) within(ev.textEvent.systemMessage, 1, 2048, 'textEvent');
+      if (ev.metadataEvent) within(ev.metadataEvent.finalTextMessage, 1, 2048, 'finalTextMessage');
+    }
+  });
+
+  it('keeps presigned URLs (String, at most 2,048) and page tokens (NextToken, at most 800) in bounds', async () => {
+    // The user with the most groups makes the longest grant.
+    const { presignedUrl, mimeType } = await carol.q.send(
+      new GetDocumentContentCommand({
+        applicationId: carol.applicationId,
+        indexId: carol.indexId,
+        documentId: 'hr-relocation-travel-allowance',
+        outputFormat: 'EXTRACTED',
+      }),
+    );
+    within(presignedUrl, 1, 2048, 'presignedUrl');
+    within(mimeType, 1, 2048, 'mimeType');
+    for (let i = 0; i < 3; i++) await chatSync(carol, TRAVEL);
+    const page = await carol.q.send(
+      new ListConversationsCommand({ applicationId: carol.applicationId, maxResults: 1 }),
+    );
+    within(page.nextToken, 1, 800, 'nextToken');
   });
 });
 

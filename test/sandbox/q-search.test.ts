@@ -344,3 +344,45 @@ describe('SearchRelevantContent: validation and access', () => {
     });
   });
 });
+
+describe("SearchRelevantContent: the model's output bounds", () => {
+  /** Smithy counts string length in code points. */
+  const chars = (s: string | undefined) => Array.from(s ?? '').length;
+  const within = (s: string | undefined, min: number, max: number, what: string) => {
+    expect(chars(s), what).toBeGreaterThanOrEqual(min);
+    expect(chars(s), what).toBeLessThanOrEqual(max);
+  };
+
+  it('returns every passage within RelevantContent’s constraints', async () => {
+    // What alice may read, through one query per document title.
+    const seen = new Set<string>();
+    for (const doc of corpus().filter(
+      (d) => !d.applications && allowed(d, 'alice@example.com', ['engineering', 'all-employees']),
+    )) {
+      const { relevantContent } = await search(alice, doc.title, { maxResults: 20 });
+      for (const r of relevantContent ?? []) {
+        const id = r.documentId!;
+        seen.add(id);
+        within(r.content, 1, 2048, `${id} content`);
+        within(r.documentTitle, 1, 1024, `${id} documentTitle`);
+        within(id, 1, 1825, 'documentId');
+        expect(id).toMatch(/^\P{C}*$/u);
+        within(r.documentUri, 1, 2048, `${id} documentUri`);
+        expect(r.documentUri).toMatch(/^(https?|ftp|file):\/\/([^\s]*)$/);
+        expect(r.documentAttributes!.length, id).toBeGreaterThanOrEqual(1);
+        expect(r.documentAttributes!.length, id).toBeLessThanOrEqual(500);
+        for (const a of r.documentAttributes!) {
+          within(a.name, 1, 200, `${id} attribute name`);
+          expect(a.name).toMatch(/^[a-zA-Z0-9_][a-zA-Z0-9_-]*$/);
+          if (a.value!.stringValue !== undefined) within(a.value!.stringValue, 0, 2048, `${id} ${a.name}`);
+          for (const v of a.value!.stringListValue ?? []) within(v, 1, 2048, `${id} ${a.name}`);
+        }
+        expect(['VERY_HIGH', 'HIGH', 'MEDIUM', 'LOW', 'NOT_AVAILABLE']).toContain(
+          r.scoreAttributes?.scoreConfidence,
+        );
+      }
+    }
+    expect(seen.size).toBeGreaterThan(30);
+    within((await search(alice, TRAVEL, { maxResults: 1 })).nextToken, 1, 800, 'nextToken');
+  });
+});

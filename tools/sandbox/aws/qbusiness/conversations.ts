@@ -26,6 +26,15 @@ const REASONS = [
   'OTHER',
 ] as const;
 
+/** MessageBody: at most 1,000 characters, counted as Smithy does (code points). */
+const MESSAGE_BODY_MAX = 1000;
+
+/** A listed body within the model's bound: longer ones (a 7,000-character question) are cut, never split mid-pair. */
+function listedBody(body: string): string {
+  if (body.length <= MESSAGE_BODY_MAX) return body;
+  return Array.from(body).slice(0, MESSAGE_BODY_MAX).join('');
+}
+
 function paging(req: EmulatorRequest) {
   return {
     maxResults: optionalInt('maxResults', req.query.get('maxResults') ?? undefined, 1, 100) ?? 100,
@@ -58,7 +67,7 @@ export function listConversations(
   });
 }
 
-/** Messages oldest first, each with its body, time, type and the attributions of system messages. */
+/** Messages oldest first, each with its body (cut to the model's bound), time, type and the attributions of system messages. */
 export function listMessages(
   state: SandboxState,
   access: Access,
@@ -73,7 +82,7 @@ export function listMessages(
   return jsonResponse(200, {
     messages: result.items.map((m) => ({
       messageId: m.messageId,
-      body: m.body,
+      body: listedBody(m.body),
       time: seconds(m.time),
       type: m.type,
       ...(m.type === 'SYSTEM' ? { sourceAttribution: m.sourceAttribution.map(wireAttribution) } : {}),
