@@ -111,6 +111,51 @@ async function dispatch(
   }
 }
 
+/**
+ * Counts each user's Q calls in flight (from arrival until the response, or a stream, ends or the client
+ * goes away) as counters `qbusiness:inFlight:<email>` and the highest so far, `qbusiness:peakInFlight:<email>`:
+ * tests assert on a client's upstream concurrency per user without timing anything.
+ */
+function gaugeInFlight(state: SandboxState, fn: ServiceHandler): ServiceHandler {
+  const current = new Map<string, number>();
+  return async (req, caller, scope) => {
+    const who = caller.kind === 'session' ? caller.session.identity?.email : undefined;
+    if (!who) return fn(req, caller, scope);
+    const set = (n: number) => {
+      current.set(who, n);
+      state.counters.set(`qbusiness:inFlight:${who}`, n);
+      const peak = `qbusiness:peakInFlight:${who}`;
+      state.counters.set(peak, Math.max(n, state.counters.get(peak) ?? 0));
+    };
+    set((current.get(who) ?? 0) + 1);
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      set((current.get(who) ?? 1) - 1);
+    };
+    req.signal.addEventListener('abort', leave, { once: true });
+    try {
+      const res = await fn(req, caller, scope);
+      const body = res.body;
+      if (!body || typeof body === 'string' || Buffer.isBuffer(body)) return (leave(), res);
+      return {
+        ...res,
+        body: (async function* () {
+          try {
+            yield* body;
+          } finally {
+            leave();
+          }
+        })(),
+      };
+    } catch (err) {
+      leave();
+      throw err;
+    }
+  };
+}
+
 export function createQBusinessService(world: World, state: SandboxState): QBusinessService {
   const engine = createEngine(world);
   const guard =
@@ -124,7 +169,10 @@ export function createQBusinessService(world: World, state: SandboxState): QBusi
       }
     };
   return {
-    handler: guard((req, caller, scope) => dispatch(engine, state, world, req, caller, scope)),
+    handler: gaugeInFlight(
+      state,
+      guard((req, caller, scope) => dispatch(engine, state, world, req, caller, scope)),
+    ),
     unsignedRoutes: {
       [DOWNLOAD_PREFIX]: guard(async (req) => downloadDocument(world, engine, state, req)),
     },
