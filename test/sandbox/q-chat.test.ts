@@ -285,11 +285,12 @@ describe("the model's output bounds", () => {
       );
       if (!reader) continue;
       const out = await chatSync(sessions[reader.username as keyof typeof sessions], doc.title);
-      if (out.sourceAttributions?.some((a) => a.documentId === doc.id)) cited++;
+      if (out.sourceAttributions?.some((a) => a?.documentId === doc.id)) cited++;
       // ChatSyncOutput.systemMessage is String (1-2048); a listed body is MessageBody (at most 1,000).
       within(out.systemMessage, 1, 1000, doc.id);
       for (const a of out.sourceAttributions ?? []) {
-        for (const field of [a.title, a.snippet, a.url, a.documentId, a.indexId, a.datasourceId])
+        expect(a).not.toBeNull();
+        for (const field of [a!.title, a!.snippet, a!.url, a!.documentId, a!.indexId, a!.datasourceId])
           within(field, 1, 2048, `${doc.id} attribution`);
       }
     }
