@@ -3,7 +3,7 @@
  * @module The `qindex-mcp` command: parses the sub-command and hands over to src/cli/<command>.ts.
  */
 import { readFileSync } from 'node:fs';
-import { commands } from './cli/index.js';
+import { commands, nodeSupportNotice } from './cli/index.js';
 import { describeError } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  nodeVersionNotice(name);
   const command = commands[name];
   if (!command) {
     process.stderr.write(`Unknown command "${name}".\n\n${usage()}`);
@@ -42,6 +43,12 @@ function version(): string {
     }
   }
   return 'unknown';
+}
+
+/** Non-serve commands say the Node notice as one plain line; `serve` logs it (stdout is JSON-RPC). */
+function nodeVersionNotice(command: string): void {
+  const text = nodeSupportNotice();
+  if (text && command !== 'serve') process.stderr.write(`qindex-mcp: ${text}\n`);
 }
 
 function usage(): string {

@@ -35,3 +35,13 @@ export const commands: Record<string, Command> = {
   ),
   whoami: lazy('Show who is signed in (never a token)', async () => (await import('./whoami.js')).whoami),
 };
+
+/**
+ * On Node < 22: silences the AWS SDK's eight-line notice (printed on every start) and returns the same
+ * fact in one line for the caller to say once.
+ */
+export function nodeSupportNotice(): string | undefined {
+  if (Number(process.versions.node.split('.')[0]) >= 22) return undefined;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  return `Node ${process.versions.node} is past its end of life; AWS SDK releases after early January 2027 need Node 22 or later.`;
+}

@@ -10,7 +10,7 @@ import { createMcpServer } from '../server/mcp.js';
 import { createLocalContext } from '../server/local-context.js';
 import { serveStdio } from '../server/stdio.js';
 import { HTTP_USAGE, httpFlagOptions, runHttpTransport } from '../server/http/cli.js';
-import type { CommandRunner } from './index.js';
+import { nodeSupportNotice, type CommandRunner } from './index.js';
 
 const USAGE = `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
 
@@ -40,12 +40,14 @@ export const serve: CommandRunner = {
       allowPositionals: false,
     });
     if (values.help) {
-      process.stderr.write(USAGE);
+      process.stdout.write(USAGE);
       return 0;
     }
     const transport = (values.transport as string | undefined) ?? 'stdio';
     const config = await loadConfig({ flags: values }, { require: 'all' });
     const logger = createLogger({ level: config.logging.level as LogLevel });
+    const notice = nodeSupportNotice();
+    if (notice) logger.warn(notice);
     switch (transport) {
       case 'stdio': {
         const ctx = createLocalContext(config, { logger });

@@ -260,6 +260,10 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: qindex-mcp <command>');
     expect(help.stdout).toContain('whoami');
+    // The AWS SDK's eight-line Node-version notice never prints; on Node < 22 one line says it.
+    const who = await cli(['whoami', '--offline', ...idpFlags()], dir);
+    expect(who.stderr).not.toContain('To continue receiving updates');
+    expect(who.stderr.split('\n').filter((l) => l.includes('Node 22')).length).toBeLessThanOrEqual(1);
     const none = await cli([], dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: qindex-mcp <command>');
