@@ -26,6 +26,7 @@ export const FaultBody = z.strictObject({
   latencyMs: z.number().int().min(0).max(120_000).optional(),
   cutStream: count.optional(),
   stallMs: z.number().int().min(0).max(120_000).optional(),
+  retryAfter: z.string().min(1).max(64).optional(),
   error: z
     .strictObject({
       code: z.string().min(1),

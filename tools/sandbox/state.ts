@@ -54,6 +54,8 @@ export interface FaultSpec {
   stallMs?: number;
   /** The next N calls get this service error (code as in the service model, message free text). */
   error?: { code: string; message: string; status: number; count: number };
+  /** IdP only: the Retry-After header (delay-seconds or an HTTP-date) of its 429 and 503 fault answers. */
+  retryAfter?: string;
 }
 
 export interface Switches {

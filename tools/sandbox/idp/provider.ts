@@ -188,7 +188,7 @@ export async function createIdp(deps: {
       return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the IdP is down' });
     }
     const fault = operation ? await takeFault(state, operation) : undefined;
-    if (fault) return sendFault(req, res, fault);
+    if (fault) return sendFault(req, res, fault, state.faults.get(operation!)?.retryAfter);
     if (await interactions(req, res, path)) return;
     oidc(req, res);
   };
@@ -219,12 +219,19 @@ async function sendFault(
   req: IncomingMessage,
   res: ServerResponse,
   fault: NonNullable<Awaited<ReturnType<typeof takeFault>>>,
+  retryAfter?: string,
 ) {
   if (fault.kind === 'serverError') {
     return sendJson(res, 500, { error: 'server_error', error_description: 'injected server error' });
   }
   if (fault.kind === 'error') {
-    return sendJson(res, fault.status, { error: fault.code, error_description: fault.message });
+    const busy = retryAfter && (fault.status === 429 || fault.status === 503);
+    return sendJson(
+      res,
+      fault.status,
+      { error: fault.code, error_description: fault.message },
+      busy ? { 'retry-after': retryAfter } : {},
+    );
   }
   const body = await readBody(req);
   if (new URLSearchParams(body).get('grant_type') === DEVICE_CODE_GRANT) {
@@ -234,6 +241,6 @@ async function sendFault(
     res,
     429,
     { error: 'temporarily_unavailable', error_description: 'too many requests' },
-    { 'retry-after': '1' },
+    { 'retry-after': retryAfter ?? '1' },
   );
 }
