@@ -32,7 +32,9 @@ export const HttpLimitsSchema = z
       .int()
       .min(1)
       .default(16)
-      .describe('Requests one user may have in flight at once (429 above)'),
+      .describe(
+        'Requests one user may have in flight at once, each request of a JSON-RPC batch counted (429 above); also bounds their concurrent Q calls',
+      ),
     maxCachedUsers: z
       .number()
       .int()
@@ -54,7 +56,29 @@ export const HttpLimitsSchema = z
       .min(1)
       .default(120)
       .describe(
-        'Time to receive a whole request, headers and body (408 after); responses and streams are not cut',
+        'Time to receive a whole request, headers and body (408 after, within a second); responses and streams are not cut',
+      ),
+    headersTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(30)
+      .describe(
+        "Time to receive a request's headers, counted from the connection's start for its first request: a connection that sends nothing is closed after it (at most requestTimeoutSeconds)",
+      ),
+    keepAliveTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('An idle keep-alive connection between requests is closed after this'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(10_000)
+      .describe(
+        'Open TCP connections; more are closed on arrival (keep it below the open-file limit, ulimit -n)',
       ),
     shutdownGraceSeconds: z
       .number()

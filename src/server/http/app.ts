@@ -12,8 +12,16 @@ import { QindexError, describeError, isQindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
-import { createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
-import { HttpError, createConcurrencyLimiter, createInFlight, parseJson, readBody } from './limits.js';
+import { bearerToken, createBearerVerifier, type BearerVerifier, type VerifiedToken } from './bearer.js';
+import {
+  HttpError,
+  connectionLimits,
+  createCallGate,
+  createConcurrencyLimiter,
+  createInFlight,
+  parseJson,
+  readBody,
+} from './limits.js';
 import { metadataPaths, protectedResourceMetadata, sendUnauthorized } from './metadata.js';
 import { checkOrigin, corsHeaders, createOriginPolicy, isLoopback, preflightHeaders } from './origin.js';
 import { createSessionStore } from './sessions.js';
@@ -22,7 +30,15 @@ import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache 
 import { createTenantResolver } from './tenants.js';
 import { createUserCache, type UserEntry } from './user-cache.js';
 import { createUserContextFactory, type UserContext, type UserContextFactory } from './user-context.js';
-import { isReusedAssertion, toolErrorResponse, wantsCredentials } from './jsonrpc.js';
+import {
+  batchRefusal,
+  isReusedAssertion,
+  requestCount,
+  toolErrorResponse,
+  wantsCredentials,
+} from './jsonrpc.js';
+import { noteQFailure, serveOrRefuseReused } from './reauth.js';
+import { gateQClient } from './upstream.js';
 
 export interface HttpServerDeps {
   logger: Logger;
@@ -111,11 +127,30 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       ...(qTransport ? { requestHandler: qTransport } : {}),
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
     });
+  // Every Q call of a user passes here, whichever request (or abandoned connection) started it: the request
+  // slots below bound what a user may ask for, this bounds what actually runs upstream.
+  const upstream = createCallGate(
+    limits.maxConcurrentPerUser,
+    limits.maxConcurrentPerUser,
+    'http.limits.maxConcurrentPerUser',
+  );
+  const gated = (ctx: ToolContext, key: string): ToolContext => ({
+    ...ctx,
+    q: gateQClient(ctx.q, (call, signal) =>
+      upstream.run(key, call, signal).catch((e: unknown) => {
+        noteQFailure(e);
+        throw e;
+      }),
+    ),
+  });
+  const localContext = deps.localContext ? gated(deps.localContext, 'local') : undefined;
   const users = createUserCache<UserContext>({
     max: limits.maxCachedUsers,
     idleMs: limits.userIdleSeconds * 1000,
-    build: (identity, key, latestToken) =>
-      makeUser(tenantOf.configOf(identity.tenant), identity, key, latestToken),
+    build: (identity, key, latestToken) => {
+      const user = makeUser(tenantOf.configOf(identity.tenant), identity, key, latestToken);
+      return { ...user, context: gated(user.context, key) };
+    },
     // Later, not now: a call that started just before the eviction may still be using the client.
     onEvict: (entry) => setTimeout(() => entry.context.dispose(), 60_000).unref(),
   });
@@ -134,20 +169,10 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   const metadata = new Set(bearer ? metadataPaths(resource) : []);
   let draining = false;
 
-  // requestTimeout bounds receiving a request (a body dripped byte by byte would otherwise hold its socket
-  // forever, even after a 401); it ends when the request is read, so long responses and SSE streams live on.
-  const requestTimeout = limits.requestTimeoutSeconds * 1000;
-  const server = createServer(
-    {
-      requestTimeout,
-      headersTimeout: Math.min(60_000, requestTimeout),
-      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
-    },
-    (req, res) => {
-      handle(req, res).catch((e: unknown) => fail(res, e));
-    },
-  );
-  server.keepAliveTimeout = 5_000;
+  const server = createServer(connectionLimits(limits), (req, res) => {
+    handle(req, res).catch((e: unknown) => fail(res, e));
+  });
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(http.port, http.host, () => resolve());
@@ -207,36 +232,59 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     // not take one of the user's request slots, and shutdown does not wait for it.
     const stream = req.method === 'GET';
     const release = stream ? () => undefined : concurrency.acquire(principal.key);
-    if (!release) {
-      res.setHeader('retry-after', '1');
-      return json(res, 429, rpcError(-32000, 'Too many concurrent requests for this user.'));
-    }
+    if (!release) return tooMany(res);
     const leave = stream ? () => undefined : inFlight.enter();
+    let releaseBatch = (): void => undefined;
     res.once('close', () => {
       release();
+      releaseBatch();
       leave();
     });
 
     const body = req.method === 'POST' ? parseJson(await readBody(req, limits.maxBodyBytes)) : undefined;
-    if (principal.credentials && wantsCredentials(body)) {
-      const answered = await warmCredentials(principal, body, res);
-      if (answered) return;
+    // Every request of a batch takes a slot of its own: the SDK runs a batch's requests at once.
+    const notBatchable = batchRefusal(body, header(req, 'mcp-protocol-version'), limits.maxConcurrentPerUser);
+    if (notBatchable) return json(res, 400, rpcError(-32600, notBatchable));
+    const extra = requestCount(body) - 1;
+    if (extra > 0) {
+      const more = concurrency.acquire(principal.key, extra);
+      if (!more) return tooMany(res);
+      releaseBatch = more;
     }
-    return serveMcp(req, res, principal.key, principal.ctx, body);
+    if (!principal.credentials || !wantsCredentials(body)) {
+      return serveMcp(req, res, principal.key, principal.ctx, body);
+    }
+    const answered = await warmCredentials(principal, body, res);
+    if (answered) return;
+    return serveOrRefuseReused(res, refuseReused, () =>
+      serveMcp(req, res, principal.key, principal.ctx, body),
+    );
+  }
+
+  function tooMany(res: ServerResponse): void {
+    res.setHeader('retry-after', '1');
+    json(res, 429, rpcError(-32000, 'Too many concurrent requests for this user.'));
+  }
+
+  /** 401 for a token IdC already took as an assertion: the client fetches a fresh one and retries. */
+  function refuseReused(res: ServerResponse): void {
+    sendUnauthorized(res, resource, {
+      code: 'invalid_token',
+      description: 'This token was already used for a credential exchange; present a fresh token.',
+    });
   }
 
   /** Resolves who is calling; answers 401/403 itself and returns undefined when the request stops here. */
   async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> {
-    if (!verify) return { key: 'local', ctx: deps.localContext! };
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-    if (!match) {
+    if (!verify) return { key: 'local', ctx: localContext! };
+    const presented = bearerToken(req.headers.authorization);
+    if (!presented) {
       sendUnauthorized(res, resource);
       return undefined;
     }
     let token: VerifiedToken;
     try {
-      token = await verify(match[1]!);
+      token = await verify(presented);
     } catch (e) {
       if (isQindexError(e) && e.code === 'invalid_token') {
         sendUnauthorized(res, resource, { code: 'invalid_token', description: e.message });
@@ -286,10 +334,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       return false;
     } catch (e) {
       if (isReusedAssertion(e)) {
-        sendUnauthorized(res, resource, {
-          code: 'invalid_token',
-          description: 'This token was already used for a credential exchange; present a fresh token.',
-        });
+        refuseReused(res);
         return true;
       }
       logger.warn({ code: isQindexError(e) ? e.code : undefined }, 'credential exchange failed');
@@ -337,3 +382,8 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     close,
   };
 }
+
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+};

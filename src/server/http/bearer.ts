@@ -28,6 +28,11 @@ export interface BearerVerifierOptions {
 
 export type BearerVerifier = (token: string) => Promise<VerifiedToken>;
 
+/** The token of an Authorization header: RFC 6750 §2.1 `Bearer`, in any case (RFC 9110 §11.1), 1*SP, token. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization ? /^Bearer +(\S+)$/i.exec(authorization)?.[1] : undefined;
+}
+
 const invalid = (message: string, cause?: unknown) =>
   new QindexError('invalid_token', message, {
     remedy: 'Obtain a new access token for this server from the identity provider.',

@@ -15,6 +15,34 @@ const messages = (body: unknown): Message[] =>
 
 export const isInitialize = (body: unknown) => messages(body).some((m) => m.method === 'initialize');
 
+/** JSON-RPC requests in the body (messages with a method and an id); notifications and responses are not. */
+export const requestCount = (body: unknown) =>
+  messages(body).filter((m) => typeof m.method === 'string' && m.id !== undefined && m.id !== null).length;
+
+/** The first MCP revision without JSON-RPC batches; 2025-03-26 and 2024-11-05 still have them. */
+export const BATCHLESS_SINCE = '2025-06-18';
+
+/**
+ * Why a batch is refused, or undefined when it may be served: MCP 2025-06-18 removed batching (revisions
+ * are dates, so they compare as strings), and a batch that needs more request slots than the user has can
+ * never be served, so a 429 would only be retried forever.
+ */
+export function batchRefusal(
+  body: unknown,
+  protocolVersion: string | undefined,
+  maxPerUser: number,
+): string | undefined {
+  if (!Array.isArray(body)) return undefined;
+  if (protocolVersion && protocolVersion >= BATCHLESS_SINCE) {
+    return `JSON-RPC batches are not part of MCP ${protocolVersion} (removed in ${BATCHLESS_SINCE}); send one message per request.`;
+  }
+  const n = requestCount(body);
+  if (n > maxPerUser) {
+    return `A batch of ${n} requests exceeds http.limits.maxConcurrentPerUser (${maxPerUser}); send at most ${maxPerUser} requests per batch.`;
+  }
+  return undefined;
+}
+
 /** Tool calls run under the user's AWS credentials; other requests (list, ping, …) need none. */
 export const wantsCredentials = (body: unknown) => messages(body).some((m) => m.method === 'tools/call');
 

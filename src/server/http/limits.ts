@@ -1,8 +1,11 @@
 /**
- * @module Load limits for the HTTP transport: a bounded request body (413), a cap on one user's
- * concurrent requests (429), and the in-flight count graceful shutdown waits on.
+ * @module Load limits for the HTTP transport: bounded time to receive a request (408) and idle
+ * connections, a bounded request body (413), a cap on one user's concurrent requests (429), a cap on one
+ * user's concurrent upstream calls, and the in-flight count graceful shutdown waits on.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerOptions } from 'node:http';
+import type { HttpLimits } from '../../config/http.js';
+import { QindexError } from '../../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -12,6 +15,25 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * node:http's bounds on receiving requests. requestTimeout and headersTimeout end once a request is read,
+ * so long responses and SSE streams live on; node enforces them only when it checks its connections,
+ * every connectionsCheckingInterval (30 s by default: a 120 s limit cut bodies at up to 150 s), so it
+ * checks at least every second. headersTimeout runs from the connection's start for its first request,
+ * so a socket that never sends a byte is closed after it; keepAliveTimeout closes idle connections
+ * between requests (node adds a second of grace).
+ */
+export function connectionLimits(limits: HttpLimits): ServerOptions {
+  const requestTimeout = limits.requestTimeoutSeconds * 1000;
+  const headersTimeout = Math.min(limits.headersTimeoutSeconds * 1000, requestTimeout);
+  return {
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 10))),
+  };
 }
 
 /** Reads the whole body, refusing (413) anything over `maxBytes` before or while it streams in. */
@@ -43,19 +65,22 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-/** Per-key concurrency slots: `acquire` returns a release function, or undefined when the key is full. */
+/**
+ * Per-key concurrency slots: `acquire` takes `n` slots at once (all or none) and returns a release
+ * function, or undefined when the key has fewer than `n` free.
+ */
 export function createConcurrencyLimiter(maxPerKey: number) {
   const active = new Map<string, number>();
   return {
-    acquire(key: string): (() => void) | undefined {
-      const n = active.get(key) ?? 0;
-      if (n >= maxPerKey) return undefined;
-      active.set(key, n + 1);
+    acquire(key: string, n = 1): (() => void) | undefined {
+      const held = active.get(key) ?? 0;
+      if (held + n > maxPerKey) return undefined;
+      active.set(key, held + n);
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        const left = (active.get(key) ?? 1) - 1;
+        const left = (active.get(key) ?? n) - n;
         if (left <= 0) active.delete(key);
         else active.set(key, left);
       };
@@ -95,5 +120,71 @@ export function createInFlight() {
         });
       });
     },
+  };
+}
+
+/**
+ * Per-key cap on calls running at once, whichever request started them: a call over the cap waits its
+ * turn (FIFO, abandoned when `signal` aborts), and one more than `maxWaiting` waiters is refused with a
+ * retryable error instead of queueing without bound.
+ */
+export function createCallGate(maxRunning: number, maxWaiting: number, limitName: string) {
+  interface Lane {
+    running: number;
+    waiting: Array<() => void>;
+  }
+  const lanes = new Map<string, Lane>();
+
+  const enter = (key: string, signal: AbortSignal | undefined): Promise<void> => {
+    let lane = lanes.get(key);
+    if (!lane) lanes.set(key, (lane = { running: 0, waiting: [] }));
+    if (lane.running < maxRunning) {
+      lane.running++;
+      return Promise.resolve();
+    }
+    if (lane.waiting.length >= maxWaiting) {
+      return Promise.reject(
+        new QindexError('too_many_requests', `Too many Amazon Q Business calls in flight for this user.`, {
+          remedy: `Wait for earlier calls to finish, then retry (${limitName} = ${maxRunning}).`,
+          retryable: true,
+        }),
+      );
+    }
+    const l = lane;
+    return new Promise<void>((resolve, reject) => {
+      const turn = () => {
+        signal?.removeEventListener('abort', onAbort);
+        l.running++;
+        resolve();
+      };
+      const onAbort = () => {
+        const i = l.waiting.indexOf(turn);
+        if (i >= 0) l.waiting.splice(i, 1);
+        reject(new QindexError('cancelled', 'Cancelled by the client.', { retryable: true }));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      l.waiting.push(turn);
+    });
+  };
+
+  const leave = (key: string) => {
+    const lane = lanes.get(key)!;
+    lane.running--;
+    const next = lane.waiting.shift();
+    if (next) next();
+    else if (lane.running === 0) lanes.delete(key);
+  };
+
+  return {
+    async run<T>(key: string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      await enter(key, signal);
+      try {
+        return await call();
+      } finally {
+        leave(key);
+      }
+    },
+    running: (key: string) => lanes.get(key)?.running ?? 0,
   };
 }

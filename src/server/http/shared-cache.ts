@@ -16,6 +16,14 @@ export interface CredentialProvider {
   (options?: { forceRefresh?: boolean }): Promise<Credentials>;
   /** Drops `stale` if still cached, so the next call renews (the Q client calls it on ExpiredToken). */
   invalidate?(stale?: { accessKeyId: string }): void;
+  /** Whom the current credentials were exchanged for (the assertion's email); undefined before any. */
+  identity?(): { email?: string | undefined } | undefined;
+}
+
+/** Credentials and the email of the assertion they were exchanged with, stored together. */
+interface Stored {
+  credentials: Credentials;
+  email: string | undefined;
 }
 
 export interface SharedCredentialCache {
@@ -48,6 +56,15 @@ export function parseCacheKey(base64: string | undefined): Buffer {
   return key;
 }
 
+/** This replica's own exchange, with whom it was for (the other replicas read that from the entry). */
+async function ownExchange(
+  exchange: CredentialProvider,
+  opts: { forceRefresh?: boolean } | undefined,
+): Promise<Stored> {
+  const credentials = await exchange(opts);
+  return { credentials, email: exchange.identity?.()?.email };
+}
+
 /** Marks a failure of the exchange itself (not of Redis), so it is not retried without the cache. */
 class ExchangeFailed {
   constructor(readonly error: unknown) {}
@@ -75,7 +92,7 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
   const redisKey = (userKey: string) =>
     `qindex:creds:${createHmac('sha256', options.key).update(userKey).digest('base64url')}`;
 
-  const encrypt = (key: string, c: Credentials) => {
+  const encrypt = (key: string, { credentials: c, email }: Stored) => {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', options.key, iv);
     cipher.setAAD(Buffer.from(key));
@@ -84,19 +101,23 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
       secretAccessKey: c.secretAccessKey,
       sessionToken: c.sessionToken,
       expiration: c.expiration?.toISOString(),
+      email,
     });
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
   };
-  const decrypt = (key: string, blob: string): Credentials | undefined => {
+  const decrypt = (key: string, blob: string): Stored | undefined => {
     try {
       const raw = Buffer.from(blob, 'base64');
       const decipher = createDecipheriv('aes-256-gcm', options.key, raw.subarray(0, 12));
       decipher.setAAD(Buffer.from(key));
       decipher.setAuthTag(raw.subarray(12, 28));
       const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-      const o = JSON.parse(plain) as { expiration?: string } & Credentials;
-      return { ...o, expiration: o.expiration ? new Date(o.expiration) : undefined };
+      const { email, expiration, ...o } = JSON.parse(plain) as {
+        expiration?: string;
+        email?: string;
+      } & Credentials;
+      return { credentials: { ...o, expiration: expiration ? new Date(expiration) : undefined }, email };
     } catch {
       // A wrong key or a tampered entry reads as a miss.
       return undefined;
@@ -113,9 +134,10 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
     exchange: CredentialProvider,
     force: boolean,
     refusedKeyId: string | undefined,
-  ) {
+  ): Promise<Stored> {
     // Credentials Q already refused as expired are not fresh, whatever their expiry says.
-    const usable = (c: Credentials | undefined) => fresh(c) && c!.accessKeyId !== refusedKeyId;
+    const usable = (s: Stored | undefined) =>
+      fresh(s?.credentials) && s!.credentials.accessKeyId !== refusedKeyId;
     const key = redisKey(userKey);
     const lockKey = `${key}:lock`;
     const deadline = Date.now() + lockMs * 2;
@@ -130,12 +152,14 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
           // Another replica may have stored fresh credentials between our read and the lock.
           const cached = force ? undefined : await read(key);
           if (usable(cached)) return cached!;
-          const creds = await exchange(force ? { forceRefresh: true } : undefined).catch((e: unknown) => {
-            throw new ExchangeFailed(e);
-          });
-          const ttl = (creds.expiration?.getTime() ?? Date.now() + defaultTtl) - Date.now();
-          if (ttl > 0) await redis.set(key, encrypt(key, creds), 'PX', Math.floor(ttl));
-          return creds;
+          const stored = await ownExchange(exchange, force ? { forceRefresh: true } : undefined).catch(
+            (e: unknown) => {
+              throw new ExchangeFailed(e);
+            },
+          );
+          const ttl = (stored.credentials.expiration?.getTime() ?? Date.now() + defaultTtl) - Date.now();
+          if (ttl > 0) await redis.set(key, encrypt(key, stored), 'PX', Math.floor(ttl));
+          return stored;
         } finally {
           await redis.eval(RELEASE, 1, lockKey, holder).catch(() => undefined);
         }
@@ -155,29 +179,30 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
 
   return {
     wrap(userKey, exchange) {
-      let memo: Credentials | undefined;
+      let memo: Stored | undefined;
       let refusedKeyId: string | undefined;
       let inFlight: Promise<Credentials> | undefined;
       const provider = async (opts?: { forceRefresh?: boolean }) => {
         const force = opts?.forceRefresh === true;
-        if (!force && fresh(memo)) return memo!;
+        if (!force && fresh(memo?.credentials)) return memo!.credentials;
         inFlight ??= sharedExchange(userKey, exchange, force, refusedKeyId)
           .catch((e: unknown) => {
             if (e instanceof ExchangeFailed) throw e.error;
             if (e instanceof QindexError) throw e;
             // Redis unreachable: serve from this replica's own exchange rather than fail the user.
             options.logger.warn({ err: (e as Error).message }, 'shared credential cache unavailable');
-            return exchange(opts);
+            return ownExchange(exchange, opts);
           })
-          .then((c) => (memo = c))
+          .then((s) => (memo = s).credentials)
           .finally(() => (inFlight = undefined));
         return inFlight;
       };
       // `memoized` tells the AWS SDK this is its only cache, so `invalidate` reaches every caller.
       return Object.assign(provider, {
         memoized: true as const,
+        identity: () => (memo ? { email: memo.email } : undefined),
         invalidate(stale?: { accessKeyId: string }) {
-          if (stale && memo && memo.accessKeyId !== stale.accessKeyId) return;
+          if (stale && memo && memo.credentials.accessKeyId !== stale.accessKeyId) return;
           memo = undefined;
           refusedKeyId = stale?.accessKeyId;
         },

@@ -66,8 +66,8 @@ export function createUserCache<C>(options: {
       context: options.build(identity, key, latestToken),
       latestToken,
       offer(next) {
+        // The identity stays as first seen: who the credentials act for is the exchange's to say.
         if (next.token !== current.token && next.expiresAt >= current.expiresAt) current = next;
-        if (next.email) identity.email = next.email;
       },
     };
   };

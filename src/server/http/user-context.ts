@@ -26,6 +26,16 @@ export type UserContextFactory = (
   latestToken: () => string,
 ) => UserContext;
 
+/**
+ * Who the user's current credentials act for: the subject and issuer of the cache key, and the email of
+ * the assertion they were exchanged with (IdC matched that email to its user), not of a later token.
+ */
+async function actingUser(identity: UserIdentity, credentials: CredentialProvider) {
+  if (!credentials.identity?.()) await credentials();
+  const email = credentials.identity?.()?.email;
+  return { subject: identity.subject, issuer: identity.issuer, ...(email ? { email } : {}) };
+}
+
 export function createUserContextFactory(deps: {
   logger: Logger;
   shared?: SharedCredentialCache;
@@ -69,11 +79,7 @@ export function createUserContextFactory(deps: {
       config,
       q,
       logger,
-      user: async () => ({
-        subject: identity.subject,
-        issuer: identity.issuer,
-        ...(identity.email ? { email: identity.email } : {}),
-      }),
+      user: () => actingUser(identity, credentials),
     };
     return { context, credentials, dispose: () => q.destroy() };
   };
