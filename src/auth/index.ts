@@ -1,7 +1,8 @@
 /**
  * @module Sign-in for the rest of the product: `openSignIn(config)` gives fresh ID tokens from the stored
  * (or QINDEX_REFRESH_TOKEN) refresh token, tells who is signed in, and runs device/browser login and logout.
- * Every state change happens under the profile's cross-process lock, re-reading the store inside it.
+ * Every state change happens under the profile's cross-process lock, re-reading the store inside it (after
+ * recovering what a killed process was saving); a rotated refresh token is saved the moment it arrives.
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
@@ -11,9 +12,10 @@ import { browserLogin, type BrowserLoginOptions } from './browser.js';
 import { deviceLogin, type DeviceLoginOptions } from './device.js';
 import { withProfileLock } from './lock.js';
 import { createOidc, oidcError, type Oidc } from './oidc.js';
-import { refreshGrant } from './refresh.js';
-import { openTokenStore } from './store/index.js';
-import { locksDir, type Env } from './store/paths.js';
+import { refreshGrant, type RetryPolicy, type RotatedToken } from './refresh.js';
+import { ensureDir } from './store/file.js';
+import { fileStore, openTokenStore } from './store/index.js';
+import { locksDir, loginsDir, type Env } from './store/paths.js';
 import { loginFromTokens, type TokenSet } from './tokens.js';
 import type { LoginInfo, SignInConfig, StoredLogin, TokenStore } from './types.js';
 
@@ -43,6 +45,8 @@ export interface SignInDeps {
   env?: Env;
   /** Human notices (store fallback); default logger.warn. The CLI prints them as plain lines. */
   notify?: (message: string) => void;
+  /** How a rate-limited (429) or unavailable (503) refresh is retried; tests pass their own `sleep`. */
+  refreshRetry?: Partial<RetryPolicy>;
 }
 
 export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
@@ -53,8 +57,9 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const loginCmd = `\`qindex-mcp login${profile === 'default' ? '' : ` --profile ${profile}`}\``;
   let store: TokenStore | undefined;
   const getStore = () => (store ??= openTokenStore(config.tokenStore, { env, notify }));
-  // The memory store lives in this process only: an in-process lock is enough for it.
+  // The memory store lives in this process only: an in-process lock is enough for its profile logins.
   const lockDir = () => (getStore().kind === 'memory' ? undefined : locksDir(env));
+  const now = () => new Date().toISOString();
 
   const envToken = env.QINDEX_REFRESH_TOKEN?.trim() || undefined;
   let envRefreshToken = envToken;
@@ -65,6 +70,24 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const envChainKey = envToken
     ? `${profile}.env-${createHash('sha256').update(envToken).digest('hex').slice(0, 16)}`
     : undefined;
+  // With the memory store too: processes that each kept the successor to themselves would present the
+  // spent token and make the IdP revoke the login for all of them. The successor goes to the file store,
+  // unless the config directory cannot be written (a read-only container): then it stays in memory.
+  let chain: Promise<{ store?: TokenStore; lockDir?: string }> | undefined;
+  const envChain = () =>
+    (chain ??= (async () => {
+      if (getStore().kind !== 'memory') return { store: getStore(), lockDir: locksDir(env) };
+      try {
+        await ensureDir(locksDir(env));
+        return { store: fileStore(loginsDir(env)), lockDir: locksDir(env) };
+      } catch (e) {
+        notify(
+          `Cannot write ${locksDir(env)} (${(e as NodeJS.ErrnoException).code ?? 'error'}): a rotated QINDEX_REFRESH_TOKEN stays in this process only. Another process started with the same token would make the IdP revoke the login: give each process its own refresh token, or make the directory writable.`,
+        );
+        return {};
+      }
+    })());
+  let chainSaid = false;
 
   const checkMatches = (login: StoredLogin) => {
     if (login.issuer !== oidc.issuer || login.clientId !== oidc.clientId) {
@@ -78,13 +101,49 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
     }
   };
 
+  /** Under the key's lock: a newer entry a killed process left behind is put in place first. */
+  async function recover(s: TokenStore, key: string) {
+    const r = await s.recover?.(key);
+    if (r?.recovered)
+      deps.logger.info(
+        { profile },
+        `Recovered the sign-in a stopped process was saving (${s.location(key)}).`,
+      );
+    if (r?.removed)
+      deps.logger.debug({ profile, removed: r.removed }, 'Removed leftover token store temp files.');
+  }
+
   async function refreshFromEnv(): Promise<TokenSet> {
-    const s = getStore();
-    const chained = s.kind !== 'memory';
-    return withProfileLock(envChainKey!, { dir: lockDir() }, async () => {
-      const successor = chained ? await s.read(envChainKey!) : undefined;
+    const { store: s, lockDir: dir } = await envChain();
+    const key = envChainKey!;
+    return withProfileLock(key, { dir }, async () => {
+      if (s) await recover(s, key);
+      const successor = await s?.read(key);
       const current = successor?.refreshToken ?? envRefreshToken!;
-      const tokens = await refreshGrant(oidc, current, profile).catch((e: unknown) => {
+      const onRotated = async (r: RotatedToken) => {
+        envRefreshToken = r.refreshToken;
+        if (!s) return;
+        await s.write(key, {
+          refreshToken: r.refreshToken,
+          issuer: oidc.issuer,
+          clientId: oidc.clientId,
+          subject: successor?.subject ?? r.subject ?? 'unknown',
+          email: successor?.email ?? r.email,
+          expiresAt: r.expiresAt,
+          scope: r.scope ?? successor?.scope,
+          updatedAt: now(),
+        });
+        if (getStore().kind === 'memory' && !chainSaid) {
+          chainSaid = true;
+          notify(
+            `The IdP rotated QINDEX_REFRESH_TOKEN: its successor is kept in ${s.location(key)} (mode 0600) so that every qindex-mcp started with the same token keeps the login.`,
+          );
+        }
+      };
+      const tokens = await refreshGrant(oidc, current, profile, {
+        onRotated,
+        retry: deps.refreshRetry,
+      }).catch((e: unknown) => {
         if (!(e instanceof QindexError && e.code === 'login_expired')) throw e;
         throw new QindexError(
           'login_expired',
@@ -95,11 +154,6 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
           },
         );
       });
-      // Rotation: the environment cannot be written back; the store keeps the successor for every process.
-      if (tokens.refreshToken && tokens.refreshToken !== current) {
-        envRefreshToken = tokens.refreshToken;
-        if (chained) await s.write(envChainKey!, loginFromTokens(oidc, tokens));
-      }
       envInfo = {
         profile,
         issuer: oidc.issuer,
@@ -117,6 +171,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
     if (envRefreshToken) return (await refreshFromEnv()).idToken;
     const s = getStore();
     return withProfileLock(profile, { dir: lockDir() }, async () => {
+      await recover(s, profile);
       // Read inside the lock: another process may have just rotated the token.
       const login = await s.read(profile);
       if (!login) {
@@ -129,16 +184,22 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
         );
       }
       checkMatches(login);
-      const tokens = await refreshGrant(oidc, login.refreshToken, profile);
-      if (tokens.refreshToken && tokens.refreshToken !== login.refreshToken) {
-        await s.write(profile, {
+      let saved = login;
+      const onRotated = async (r: RotatedToken) => {
+        saved = {
           ...login,
-          refreshToken: tokens.refreshToken,
-          expiresAt: tokens.refreshExpiresAt ?? login.expiresAt,
-          email: tokens.claims.email ?? login.email,
-          updatedAt: new Date().toISOString(),
-        });
-      }
+          refreshToken: r.refreshToken,
+          expiresAt: r.expiresAt ?? login.expiresAt,
+          updatedAt: now(),
+        };
+        await s.write(profile, saved);
+      };
+      const tokens = await refreshGrant(oidc, login.refreshToken, profile, {
+        onRotated,
+        retry: deps.refreshRetry,
+      });
+      const email = tokens.claims.email ?? saved.email;
+      if (email !== saved.email) await s.write(profile, { ...saved, email, updatedAt: now() });
       return tokens.idToken;
     });
   }
@@ -147,6 +208,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
     const s = getStore();
     const login = loginFromTokens(oidc, tokens);
     await withProfileLock(profile, { dir: lockDir() }, async () => {
+      await recover(s, profile);
       try {
         await s.read(profile);
       } catch (e) {

@@ -3,6 +3,7 @@
  * not cached), the IdP's JWKS for ID token checks, and the one place OAuth/network failures become
  * QindexErrors that name the URL and say what to do. Plain HTTP is allowed only for loopback issuers.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { QindexError } from '../errors.js';
@@ -56,6 +57,10 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
         idp.clientSecret ? undefined : client.None(),
         { execute: insecure ? [client.allowInsecureRequests] : [], timeout: options.timeoutSeconds ?? 15 },
       )
+      .then((c) => {
+        c[client.customFetch] = tappingFetch;
+        return c;
+      })
       .catch((e: unknown) => {
         pending = undefined;
         throw oidcError(e, {
@@ -88,6 +93,37 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
     },
   };
 }
+
+/** Sees the JSON body of a successful token endpoint response before openid-client checks it. */
+export type TokenTap = (body: Record<string, unknown>) => Promise<void>;
+
+const taps = new AsyncLocalStorage<TokenTap>();
+
+/**
+ * Runs `fn` (one token request) so that `tap` gets the response body the moment it arrives: a rotated
+ * refresh token is the only copy of the login once the IdP has answered, so it must be kept even when a
+ * check of the rest of the response (an ID token claim, a clock skew) then fails.
+ */
+export const withTokenTap = <T>(tap: TokenTap, fn: () => Promise<T>): Promise<T> => taps.run(tap, fn);
+
+const tappingFetch: client.CustomFetch = async (url, init) => {
+  const response = await fetch(url, init as RequestInit);
+  const tap = taps.getStore();
+  if (!tap || !response.ok) return response;
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined; // openid-client reports the malformed body
+  }
+  if (body && typeof body === 'object' && !Array.isArray(body)) await tap(body as Record<string, unknown>);
+  return new Response(text, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+};
 
 export interface ErrorContext {
   action: 'discovery' | 'refresh' | 'device' | 'authorization' | 'token' | 'revocation';
@@ -156,7 +192,7 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
       );
     }
     return new QindexError('idp_error', `The IdP answered ${e.status} at ${ctx.url} (${said}).`, {
-      retryable: e.status >= 500,
+      retryable: e.status >= 500 || e.status === 429,
       cause: e,
     });
   }

@@ -44,17 +44,21 @@ export async function toTokenSet(
     algorithms: await oidc.algorithms(),
     nonce: options.nonce,
   });
-  const rtExpiresIn = Number((response as Record<string, unknown>).refresh_token_expires_in);
   return {
     idToken: response.id_token,
     claims,
     refreshToken: response.refresh_token,
-    refreshExpiresAt:
-      Number.isFinite(rtExpiresIn) && rtExpiresIn > 0
-        ? new Date(Date.now() + rtExpiresIn * 1000).toISOString()
-        : undefined,
+    refreshExpiresAt: refreshExpiry((response as Record<string, unknown>).refresh_token_expires_in),
     scope: response.scope,
   };
+}
+
+/** The refresh token's expiry from the non-standard `refresh_token_expires_in` (seconds), if given. */
+export function refreshExpiry(expiresIn: unknown): string | undefined {
+  const seconds = Number(expiresIn);
+  return Number.isFinite(seconds) && seconds > 0
+    ? new Date(Date.now() + seconds * 1000).toISOString()
+    : undefined;
 }
 
 /** The store entry for a fresh login. */

@@ -47,6 +47,11 @@ export interface TokenStore {
   remove(profile: string): Promise<boolean>;
   /** File store only: moves a damaged entry aside (kept, never overwritten silently); returns where. */
   setAside?(profile: string): Promise<string>;
+  /**
+   * File store only, under the profile's lock: puts in place a newer entry that a killed writer left in a
+   * temp file, and removes the other temp files.
+   */
+  recover?(profile: string): Promise<{ recovered: boolean; removed: number }>;
 }
 
 export interface LoginResult {

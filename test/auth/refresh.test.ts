@@ -183,7 +183,12 @@ describe('the IdP unreachable, down or insecure', () => {
     const config = signInConfig(d);
     const { dir, file } = await seed(config);
     const before = await readFile(file, 'utf8');
-    const warm = openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } });
+    const waits: number[] = [];
+    const warm = openSignIn(config, {
+      logger: capturedLogger().logger,
+      env: { QINDEX_CONFIG_DIR: dir },
+      refreshRetry: { sleep: async (ms) => void waits.push(ms) },
+    });
     await warm.freshIdToken(); // discovery cached, login rotated
     const rotated = await readFile(file, 'utf8');
     expect(rotated).not.toBe(before);
@@ -196,10 +201,84 @@ describe('the IdP unreachable, down or insecure', () => {
     const atToken = await failure(warm.freshIdToken());
     expect(atToken.message).toContain(`${d.issuer}/token`);
     expect(atToken.message).toContain('503');
+    expect(atToken.message).toContain('to 4 refresh attempts'); // asked again, backing off
+    expect(waits).toHaveLength(3);
     expect(atToken.retryable).toBe(true);
     expect(await readFile(file, 'utf8')).toBe(rotated);
     await control().setSwitches({ idpDown: false });
     expect(decodeJwt(await cold.freshIdToken()).sub).toBe(subjectOf('alice')); // nothing was lost
+  });
+});
+
+describe('the IdP rate-limits the refresh grant (429) or is briefly unavailable (503)', () => {
+  /** A sign-in that records the waits it is asked for instead of sleeping through them. */
+  async function rateLimited() {
+    const d = sandbox().description;
+    const config = signInConfig(d);
+    const seeded = await seed(config);
+    const waits: number[] = [];
+    const { logger, lines } = capturedLogger();
+    const signIn = openSignIn(config, {
+      logger,
+      env: { QINDEX_CONFIG_DIR: seeded.dir },
+      refreshRetry: { sleep: async (ms) => void waits.push(ms) },
+    });
+    const calls = async () => (await control().counters())['idp:token'] ?? 0;
+    return { ...seeded, signIn, waits, lines, calls, before: await calls() };
+  }
+
+  it('waits as long as Retry-After says (seconds) and then refreshes', async () => {
+    const r = await rateLimited();
+    await control().setFault('idp:token', { throttle: 2, retryAfter: '2' });
+    expect(decodeJwt(await r.signIn.freshIdToken()).email).toBe('alice@example.com');
+    expect(r.waits).toEqual([2000, 2000]);
+    expect(await r.calls()).toBe(r.before + 3);
+    expect(JSON.parse(await readFile(r.file, 'utf8')).refreshToken).not.toBe(r.refreshToken);
+  });
+
+  it('honours an HTTP-date Retry-After, and backs off on a 503 that gives none', async () => {
+    const r = await rateLimited();
+    const at = new Date(Date.now() + 4000).toUTCString();
+    await control().setFault('idp:token', {
+      error: { code: 'temporarily_unavailable', message: 'maintenance', status: 503, count: 1 },
+      retryAfter: at,
+    });
+    await r.signIn.freshIdToken();
+    expect(r.waits).toHaveLength(1);
+    // Up to 4 s, less the time since the fault was armed (an HTTP-date has whole seconds).
+    expect(r.waits[0]).toBeGreaterThan(1000);
+    expect(r.waits[0]).toBeLessThanOrEqual(4000);
+    await control().setFault('idp:token', {
+      error: { code: 'temporarily_unavailable', message: 'maintenance', status: 503, count: 1 },
+    });
+    await r.signIn.freshIdToken();
+    expect(r.waits).toHaveLength(2);
+    expect(r.waits[1]).toBeLessThan(1000); // the first backoff step, 0.5 s ± 25 %
+    expect(await r.calls()).toBe(r.before + 4);
+  });
+
+  it('gives up within its bounds with a retryable error that says the IdP is rate-limiting; the login stays', async () => {
+    const r = await rateLimited();
+    const stored = await readFile(r.file, 'utf8');
+    await control().setFault('idp:token', { throttle: 10 });
+    const e = await failure(r.signIn.freshIdToken());
+    expect(e.code).toBe('idp_rate_limited');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toContain(`${sandbox().description.issuer}/token is rate-limiting sign-in`);
+    expect(e.message).toContain(
+      'HTTP 429 (temporarily_unavailable: too many requests) to 4 refresh attempts over 3.0 s',
+    );
+    expect(r.waits).toEqual([1000, 1000, 1000]);
+    expect(await r.calls()).toBe(r.before + 4);
+    expect(await readFile(r.file, 'utf8')).toBe(stored);
+    // A Retry-After beyond the bound is not waited for at all.
+    await control().setFault('idp:token', { throttle: 1, retryAfter: '3600' });
+    const now = await failure(r.signIn.freshIdToken());
+    expect(now.message).toContain('to 1 refresh attempt over 0.0 s and asks to wait 3600 s more');
+    expect(r.waits).toHaveLength(3);
+    await control().clearFaults();
+    expect(decodeJwt(await r.signIn.freshIdToken()).email).toBe('alice@example.com');
+    expect(leaked(`${e.message}${now.message}${r.lines.join('')}`, [r.refreshToken])).toBeUndefined();
   });
 });
 
@@ -230,16 +309,24 @@ describe('QINDEX_REFRESH_TOKEN', () => {
     expect(leaked(lines.join(''), [refreshToken, ...tokens])).toBeUndefined();
   });
 
-  it('keeps the rotation in memory only with the memory store', async () => {
+  it('chains the rotation through the file store with the memory store too, and says so once', async () => {
     const d = sandbox().description;
     const dir = await tempDir();
     const refreshToken = await control().mintRefreshToken({ username: 'dave' });
+    const notices: string[] = [];
     const signIn = openSignIn(signInConfig(d, { tokenStore: 'memory' }), {
       logger: capturedLogger().logger,
       env: { QINDEX_CONFIG_DIR: dir, QINDEX_REFRESH_TOKEN: refreshToken },
+      notify: (m) => notices.push(m),
     });
     for (let i = 0; i < 3; i++) expect(decodeJwt(await signIn.freshIdToken()).sub).toBe(subjectOf('dave'));
-    expect(await readdir(dir)).toEqual([]);
+    const logins = await readdir(join(dir, 'logins'));
+    expect(logins).toEqual([expect.stringMatching(/^default\.env-[0-9a-f]{16}\.json$/)]);
+    expect(await readFile(join(dir, 'logins', logins[0]!), 'utf8')).not.toContain(refreshToken);
+    expect(notices).toEqual([
+      `The IdP rotated QINDEX_REFRESH_TOKEN: its successor is kept in ${join(dir, 'logins', logins[0]!)} (mode 0600) so that every qindex-mcp started with the same token keeps the login.`,
+    ]);
+    expect(leaked(notices.join(''), [refreshToken])).toBeUndefined();
   });
 });
 
