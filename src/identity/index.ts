@@ -11,13 +11,14 @@ import { createDataAccessorExchange, type IdcLogin } from './data-accessor.js';
 import { createIamFederationExchange } from './iam-federation.js';
 import { createIdcExchange, type Exchange } from './idc.js';
 import { createIdcBrowserLogin } from './idc-login.js';
+import { isReusedAssertion } from './errors.js';
 import { memoizeCredentials, type MemoizedCredentials } from './memoize.js';
 
 export type { BaseCredentials, StepEvent } from './chain.js';
 export type { AuthCodeGrant, IdcLogin } from './data-accessor.js';
 export type { ExchangeStep } from './errors.js';
 export { createIdcBrowserLogin, idcAuthorizeEndpoint } from './idc-login.js';
-export { isExpiredCredentials } from './errors.js';
+export { ASSERTION_REUSED, isExpiredCredentials, isReusedAssertion } from './errors.js';
 
 export interface CredentialProviderDeps {
   /** A brand-new ID token for every exchange (sign-in's refresh grant); never a cached one. */
@@ -61,7 +62,7 @@ export function createCredentialProvider(
     try {
       result = await exchange();
     } catch (e) {
-      if ((e as { code?: string }).code !== 'assertion_reused') throw e;
+      if (!isReusedAssertion(e)) throw e;
       logger.warn({ mode: config.mode.type }, 'ID token refused as already used; exchanging a fresh one');
       result = await exchange();
     }
