@@ -9,6 +9,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
 import { QindexError, describeError, isQindexError } from '../../errors.js';
+import { isReusedAssertion } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
@@ -30,13 +31,7 @@ import { createSharedCredentialCache, parseCacheKey, type SharedCredentialCache 
 import { createTenantResolver } from './tenants.js';
 import { createUserCache, type UserEntry } from './user-cache.js';
 import { createUserContextFactory, type UserContext, type UserContextFactory } from './user-context.js';
-import {
-  batchRefusal,
-  isReusedAssertion,
-  requestCount,
-  toolErrorResponse,
-  wantsCredentials,
-} from './jsonrpc.js';
+import { batchRefusal, requestCount, toolErrorResponse, wantsCredentials } from './jsonrpc.js';
 import { noteQFailure, serveOrRefuseReused } from './reauth.js';
 import { gateQClient } from './upstream.js';
 

@@ -53,24 +53,3 @@ export function toolErrorResponse(body: unknown, text: string): unknown {
   if (!m || m.method !== 'tools/call' || m.id === undefined) return undefined;
   return { jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }], isError: true } };
 }
-
-/**
- * True when IdC refused the assertion because it was already used (design.md, single-use assertions):
- * a bearer token cannot be refreshed here, so the client must present a fresh one.
- */
-export function isReusedAssertion(e: unknown): boolean {
-  for (let cur = e, depth = 0; cur && depth < 5; depth++) {
-    const err = cur as {
-      code?: unknown;
-      name?: unknown;
-      message?: unknown;
-      error_description?: unknown;
-      cause?: unknown;
-    };
-    if (typeof err.code === 'string' && /reuse/i.test(err.code)) return true;
-    const text = `${String(err.message ?? '')} ${String(err.error_description ?? '')}`;
-    if (/\breused\b/i.test(text)) return true;
-    cur = err.cause;
-  }
-  return false;
-}

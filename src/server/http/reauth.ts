@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
-import { isReusedAssertion } from './jsonrpc.js';
+import { isReusedAssertion } from '../../identity/index.js';
 
 interface Scope {
   reused: boolean;

@@ -4,7 +4,7 @@
  * shared across replicas through Redis, and their own Q client.
  */
 import type { QindexConfig } from '../../config/schema.js';
-import { createCredentialProvider } from '../../identity/index.js';
+import { ASSERTION_REUSED, createCredentialProvider } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { QindexError } from '../../errors.js';
 import { createQClient, type QClientDeps } from '../../q/client.js';
@@ -54,7 +54,7 @@ export function createUserContextFactory(deps: {
       const token = latestToken();
       if (token === handedOut) {
         throw new QindexError(
-          'assertion_reused',
+          ASSERTION_REUSED,
           'This bearer token was already used for a credential exchange.',
           {
             remedy: 'Present a fresh access token.',
