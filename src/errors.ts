@@ -3,10 +3,17 @@
  * says what went wrong, a `remedy` for whoever can fix it, and whether retrying can help.
  * Messages never carry tokens or keys.
  */
+/**
+ * Whose fix it is: the signed-in `user`, or the `operator` who configured and runs this server (in
+ * bearer HTTP mode not the person calling the tool). Unset: not yet said.
+ */
+export type FixBy = 'user' | 'operator';
+
 export interface QindexErrorOptions {
   remedy?: string;
   retryable?: boolean;
   cause?: unknown;
+  fixBy?: FixBy;
 }
 
 export class QindexError extends Error {
@@ -14,12 +21,14 @@ export class QindexError extends Error {
   readonly code: string;
   readonly remedy: string | undefined;
   readonly retryable: boolean;
+  readonly fixBy: FixBy | undefined;
 
   constructor(code: string, message: string, options: QindexErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.remedy = options.remedy;
     this.retryable = options.retryable ?? false;
+    this.fixBy = options.fixBy;
   }
 }
 

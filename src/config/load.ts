@@ -94,6 +94,7 @@ export async function loadConfigDetailed(
   if (options.require === 'all') {
     const parsed = ConfigSchema.safeParse(raw);
     if (!parsed.success) throw configError(parsed.error.issues, where);
+    remember(parsed.data, sources);
     return { config: parsed.data, file, filePath, sources };
   }
   const parsed = IdpOnlySchema.safeParse(raw);
@@ -108,6 +109,23 @@ export async function loadConfigDetailed(
 }
 
 const IdpOnlySchema = ConfigSchema.extend({ mode: z.unknown().optional(), q: z.unknown().optional() });
+
+/**
+ * Where a loaded configuration's values came from, for errors found only when a value is used (a Q
+ * application id that does not exist). Also kept under the q section: copies such as `{...config, http}`
+ * share it.
+ */
+const origins = new WeakMap<object, Map<string, ValueSource>>();
+
+function remember(config: QindexConfig, sources: Map<string, ValueSource>): void {
+  origins.set(config, sources);
+  origins.set(config.q, sources);
+}
+
+/** Where `path` (e.g. `q.applicationId`) of a configuration loadConfig returned was set; undefined if unknown. */
+export function sourceOf(config: Pick<QindexConfig, 'q'>, path: string): ValueSource | undefined {
+  return (origins.get(config) ?? origins.get(config.q))?.get(path);
+}
 
 async function readConfigFile(path: string, explicit: boolean): Promise<Record<string, unknown> | undefined> {
   let text: string;
@@ -247,7 +265,8 @@ function expected(issue: z.core.$ZodIssue): string {
   }
 }
 
-function sourceText(source: ValueSource | undefined): string {
+/** " (in <file>)", " (from environment variable X)", " (from flag --x)", or "" for an unknown source. */
+export function sourceText(source: ValueSource | undefined): string {
   if (!source) return '';
   if (source.kind === 'file') return ` (in ${source.file})`;
   if (source.kind === 'env') return ` (from environment variable ${source.name})`;

@@ -16,6 +16,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
 import { sdkLogger, type Logger } from '../log.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
+import { configuredResourceMissing } from './errors.js';
 import { chatStream, chatSync } from './chat.js';
 import { getDocumentText, type DocumentRequest } from './document.js';
 import {
@@ -152,7 +153,11 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     applicationId,
     indexId: config.q.indexId,
     logger: deps.logger,
-    retry: (operation, attempt, options) => withRetries(retryDeps, operation, attempt, options),
+    // A configured id Q does not know is the configuration's fault, whichever call met it.
+    retry: (operation, attempt, options) =>
+      withRetries(retryDeps, operation, attempt, options).catch((e: unknown) => {
+        throw configuredResourceMissing(e, operation, config) ?? e;
+      }),
   };
   const send = <T>(
     operation: string,

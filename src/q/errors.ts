@@ -1,9 +1,11 @@
 /**
  * @module Turns what the Q Business API (and the HTTP layer under it) throws into QindexErrors that
  * say what failed, whether retrying helps and what the user must do; and classifies failures for
- * the retry policy in client.ts.
+ * the retry policy in client.ts. A configured id Q does not know is a configuration error.
  */
 import { QindexError, isQindexError } from '../errors.js';
+import type { QindexConfig } from '../config/schema.js';
+import { sourceText, sourceOf, type ValueSource } from '../config/load.js';
 
 /** What the retry policy does with a failure. */
 export type FailureKind =
@@ -163,4 +165,73 @@ export function toQindexError(e: unknown, operation: string): QindexError {
         retryable: (status(e) ?? 0) >= 500,
       });
   }
+}
+
+/** The configured ids a ResourceNotFoundException can name, and how to find a right one. */
+const CONFIGURED = [
+  {
+    path: 'q.applicationId',
+    id: (q: QindexConfig['q']) => q.applicationId,
+    type: /application/i,
+    missing: (q: QindexConfig['q'], id: string) =>
+      `there is no Amazon Q Business application ${id} in ${q.region}`,
+    hint: () =>
+      'the id of the Amazon Q Business application (36 characters, shown in the Amazon Q Business console), and q.region to the region it is in',
+  },
+  {
+    path: 'q.retrieverId',
+    id: (q: QindexConfig['q']) => q.retrieverId,
+    type: /retriever/i,
+    missing: (q: QindexConfig['q'], id: string) => `application ${q.applicationId} has no retriever ${id}`,
+    hint: (q: QindexConfig['q']) =>
+      `a retriever of application ${q.applicationId} (aws qbusiness list-retrievers --application-id ${q.applicationId} --region ${q.region})`,
+  },
+  {
+    path: 'q.indexId',
+    id: (q: QindexConfig['q']) => q.indexId,
+    type: /index/i,
+    missing: (q: QindexConfig['q'], id: string) => `application ${q.applicationId} has no index ${id}`,
+    hint: (q: QindexConfig['q']) =>
+      `an index of application ${q.applicationId} (aws qbusiness list-indices --application-id ${q.applicationId} --region ${q.region})`,
+  },
+] as const;
+
+/**
+ * The configuration error for a Q refusal that names the configured application, retriever or index as
+ * missing (ResourceNotFoundException's resourceId, else its resourceType); undefined for anything else.
+ * No argument a user passes can fix it: the remedy is for whoever configured the server.
+ */
+export function configuredResourceMissing(
+  e: unknown,
+  operation: string,
+  config: Pick<QindexConfig, 'q' | 'mode'>,
+): QindexError | undefined {
+  const err = aws(isQindexError(e) ? e.cause : e);
+  if (err.name !== 'ResourceNotFoundException') return undefined;
+  const q = config.q;
+  const named = CONFIGURED.find((c) => {
+    const id = c.id(q);
+    if (id === undefined) return false;
+    return err.resourceId ? err.resourceId === id : c.type.test(err.resourceType ?? '');
+  });
+  const id = named?.id(q);
+  if (!named || id === undefined) return undefined;
+  const source = sourceOf(config, named.path);
+  const handedOver =
+    config.mode.type === 'data-accessor' ? ' The customer hands these ids over with the data accessor.' : '';
+  return new QindexError(
+    'config_invalid',
+    `Amazon Q Business ${operation} failed: ${named.missing(q, id)}; it comes from ${named.path}${sourceText(source)}.`,
+    {
+      cause: isQindexError(e) ? e.cause : e,
+      fixBy: 'operator',
+      remedy: `${howToSet(named.path, source)} to ${named.hint(q)}.${handedOver}`,
+    },
+  );
+}
+
+function howToSet(path: string, source: ValueSource | undefined): string {
+  if (source?.kind === 'env') return `Set the environment variable ${source.name}`;
+  if (source?.kind === 'flag') return `Pass ${source.name}`;
+  return `Set ${path} in ${source?.kind === 'file' ? source.file : 'the configuration'}`;
 }
