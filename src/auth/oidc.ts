@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { QindexError } from '../errors.js';
+import { isLoopback } from '../config/loopback.js';
 import type { IdpConfig } from '../config/schema.js';
 
 export interface Oidc {
@@ -21,7 +22,6 @@ export interface Oidc {
   algorithms(): Promise<string[]>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const ASYMMETRIC = [
   'RS256',
   'RS384',
@@ -39,9 +39,10 @@ const ASYMMETRIC = [
 export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } = {}): Oidc {
   const issuerUrl = new URL(idp.issuer);
   const insecure = issuerUrl.protocol === 'http:';
-  if (insecure && !LOOPBACK.has(issuerUrl.hostname)) {
+  if (insecure && !isLoopback(issuerUrl.hostname)) {
     throw new QindexError('insecure_issuer', `The issuer ${idp.issuer} uses plain HTTP.`, {
-      remedy: 'Use the https:// issuer URL (plain HTTP is allowed only for 127.0.0.1/localhost test IdPs).',
+      remedy:
+        'Use the https:// issuer URL (plain HTTP is allowed only for loopback test IdPs: localhost, 127.0.0.0/8, [::1]).',
     });
   }
   const discoveryUrl = `${idp.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
