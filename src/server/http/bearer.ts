@@ -4,6 +4,7 @@
  * HMAC, so an RSA public key can never be used as an HMAC secret).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { isLoopback } from '../../config/loopback.js';
 import { QindexError } from '../../errors.js';
 
 export interface VerifiedToken {
@@ -45,10 +46,10 @@ const invalid = (message: string, cause?: unknown) =>
  */
 function requireHttps(url: string, what: string): void {
   const { protocol, hostname } = new URL(url);
-  if (protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) return;
+  if (protocol === 'https:' || (protocol === 'http:' && isLoopback(hostname))) return;
   throw new QindexError('insecure_issuer', `The ${what} ${url} does not use https.`, {
     remedy:
-      'Use https:// URLs for idp.issuer and http.jwksUri (plain HTTP only for a 127.0.0.1/localhost test IdP).',
+      'Use https:// URLs for idp.issuer and http.jwksUri (plain HTTP only for a loopback test IdP: localhost, 127.0.0.0/8, [::1]).',
   });
 }
 

@@ -1,13 +1,14 @@
 /**
- * @module The MCP endpoint proper, after authentication and limits: stateful sessions (each bound to its
- * owner; another owner's request for it gets 404) or stateless serving (a fresh server and transport per
- * request, for replicas behind a load balancer). Also the small JSON answers the HTTP layer sends itself.
+ * @module The MCP endpoint proper, after the request stages: stateful sessions (each bound to its owner;
+ * another owner's request for it gets 404) or stateless serving (a fresh server and transport per
+ * request, for replicas behind a load balancer). Refusals are thrown as HttpErrors, answered at the edge.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { ToolContext } from '../../tools/context.js';
+import { HttpError, RPC } from './http-error.js';
 import { isInitialize } from './jsonrpc.js';
 import type { Session, SessionStore } from './sessions.js';
 
@@ -28,8 +29,9 @@ export function createMcpEndpoint(options: {
 
   const stateless: McpEndpoint = async (req, res, _owner, ctx, body) => {
     if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return json(res, 405, rpcError(-32000, 'Method not allowed: this server is stateless.'));
+      throw new HttpError(405, 'Method not allowed: this server is stateless.', {
+        headers: { allow: 'POST' },
+      });
     }
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     const mcp = createServer(ctx);
@@ -45,15 +47,16 @@ export function createMcpEndpoint(options: {
     const id = req.headers['mcp-session-id'];
     if (typeof id === 'string') {
       const session = sessions.get(id, owner);
-      if (!session) return json(res, 404, rpcError(-32001, 'Session not found'));
+      if (!session) throw new HttpError(404, 'Session not found', { rpcCode: RPC.sessionNotFound });
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitialize(body)) {
-      return json(res, 400, rpcError(-32000, 'Bad Request: no valid session id; initialize first.'));
+      throw new HttpError(400, 'Bad Request: no valid session id; initialize first.');
     }
     if (!sessions.hasRoom()) {
-      res.setHeader('retry-after', '5');
-      return json(res, 503, rpcError(-32000, 'Too many open sessions; try again later.'));
+      throw new HttpError(503, 'Too many open sessions; try again later.', {
+        headers: { 'retry-after': '5' },
+      });
     }
     const mcp = createServer(ctx);
     let session: Session | undefined;
@@ -72,19 +75,4 @@ export function createMcpEndpoint(options: {
   };
 
   return options.stateless ? stateless : stateful;
-}
-
-export const rpcError = (code: number, message: string) => ({
-  jsonrpc: '2.0',
-  error: { code, message },
-  id: null,
-});
-
-export function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

@@ -1,21 +1,11 @@
 /**
- * @module Load limits for the HTTP transport: bounded time to receive a request (408) and idle
- * connections, a bounded request body (413), a cap on one user's concurrent requests (429), a cap on one
- * user's concurrent upstream calls, and the in-flight count graceful shutdown waits on.
+ * @module Load-limit primitives of the HTTP transport: bounded time to receive a request (408) and idle
+ * connections, per-user request slots (the limits stage answers 429 with them), a cap on one user's
+ * concurrent upstream calls, and the in-flight count graceful shutdown waits on.
  */
-import type { IncomingMessage, ServerOptions } from 'node:http';
+import type { ServerOptions } from 'node:http';
 import type { HttpLimits } from '../../config/http.js';
 import { QindexError } from '../../errors.js';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * node:http's bounds on receiving requests. requestTimeout and headersTimeout end once a request is read,
@@ -34,35 +24,6 @@ export function connectionLimits(limits: HttpLimits): ServerOptions {
     keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
     connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(headersTimeout / 10))),
   };
-}
-
-/** Reads the whole body, refusing (413) anything over `maxBytes` before or while it streams in. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw new HttpError(413, `Request body exceeds ${maxBytes} bytes.`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.resume();
-      throw new HttpError(413, `Request body exceeds ${maxBytes} bytes.`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Parses a JSON-RPC body; a parse failure is the client's fault (400). */
-export function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'Parse error: the body is not valid JSON.');
-  }
 }
 
 /**
@@ -188,3 +149,7 @@ export function createCallGate(maxRunning: number, maxWaiting: number, limitName
     running: (key: string) => lanes.get(key)?.running ?? 0,
   };
 }
+
+export type ConcurrencyLimiter = ReturnType<typeof createConcurrencyLimiter>;
+export type InFlight = ReturnType<typeof createInFlight>;
+export type CallGate = ReturnType<typeof createCallGate>;

@@ -2,8 +2,6 @@
  * @module OAuth 2.0 Protected Resource Metadata (RFC 9728) naming the IdP as the authorization server,
  * and the `WWW-Authenticate` challenge that points clients at it (RFC 6750 error codes).
  */
-import type { ServerResponse } from 'node:http';
-
 export const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
 
 export interface ProtectedResourceMetadata {
@@ -45,23 +43,4 @@ export function wwwAuthenticate(
     params.unshift(`error="${error.code}"`, `error_description="${error.description.replace(/["\\]/g, '')}"`);
   }
   return `Bearer ${params.join(', ')}`;
-}
-
-/** 401 with the challenge; the body is a JSON-RPC error so MCP clients can show it. */
-export function sendUnauthorized(
-  res: ServerResponse,
-  resource: string,
-  error?: { code: BearerErrorCode; description: string },
-): void {
-  res.writeHead(401, {
-    'content-type': 'application/json',
-    'www-authenticate': wwwAuthenticate(resource, error),
-  });
-  res.end(
-    JSON.stringify({
-      jsonrpc: '2.0',
-      error: { code: -32001, message: error?.description ?? 'Authorization required: send a bearer token.' },
-      id: null,
-    }),
-  );
 }

@@ -1,0 +1,60 @@
+/**
+ * @module The body stage: a POST's JSON-RPC body, read within `http.limits.maxBodyBytes` (413), parsed
+ * (400, parse error), and a batch refused (400, invalid request) when MCP no longer has batches or it
+ * needs more request slots than the user has.
+ */
+import type { IncomingMessage } from 'node:http';
+import { HttpError, RPC } from '../http-error.js';
+import { batchRefusal } from '../jsonrpc.js';
+import { headerOf } from './request.js';
+
+const tooLarge = (maxBytes: number) => new HttpError(413, `Request body exceeds ${maxBytes} bytes.`);
+
+/** Reads the whole body, refusing (413) anything over `maxBytes` before or while it streams in. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    throw tooLarge(maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      req.resume();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses a JSON-RPC body; a parse failure is the client's fault (400). */
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'Parse error: the body is not valid JSON.', { rpcCode: RPC.parseError });
+  }
+}
+
+/** Throws 400 for a batch that cannot be served (see `batchRefusal`). */
+export function checkBatch(
+  req: Pick<IncomingMessage, 'headers'>,
+  body: unknown,
+  maxConcurrentPerUser: number,
+): void {
+  const refused = batchRefusal(body, headerOf(req, 'mcp-protocol-version'), maxConcurrentPerUser);
+  if (refused) throw new HttpError(400, refused, { rpcCode: RPC.invalidRequest });
+}
+
+/** The stage: the parsed body of a POST, undefined for other methods. */
+export function jsonBody(options: { maxBytes: number; maxConcurrentPerUser: number }) {
+  return async (req: IncomingMessage): Promise<unknown> => {
+    if (req.method !== 'POST') return undefined;
+    const body = parseJson(await readBody(req, options.maxBytes));
+    checkBatch(req, body, options.maxConcurrentPerUser);
+    return body;
+  };
+}
