@@ -28,6 +28,13 @@ const sandbox = useSandbox();
 const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const holder = fileURLToPath(new URL('./fixtures/hold-lock.ts', import.meta.url));
 const KILLS = 16;
+const entry = (refreshToken: string, updatedAt: string): StoredLogin => ({
+  refreshToken,
+  issuer: sandbox().description.issuer,
+  clientId: sandbox().description.clients.native,
+  subject: 'alice',
+  updatedAt,
+});
 
 describe('kill -9 in a tight refresh loop', () => {
   it('never loses the login once the rotated token is in a temp file, and leaves no temp file', async () => {
@@ -79,14 +86,31 @@ describe('a rotated refresh token is kept before the rest of the answer is check
   });
 });
 
-describe('temp files a killed writer left in logins/', () => {
-  const entry = (refreshToken: string, updatedAt: string): StoredLogin => ({
-    refreshToken,
-    issuer: sandbox().description.issuer,
-    clientId: sandbox().description.clients.native,
-    subject: 'alice',
-    updatedAt,
+describe('a kill while the refresh request is at the IdP', () => {
+  // The IdP rotates whatever happens to the caller: the answer dies with the process, and the store still
+  // holds the spent token. A strict IdP then revokes the grant; one with a reuse grace rotates it again.
+  it('loses a strictly rotated login, and keeps it where the IdP grants a reuse grace', async () => {
+    const d = sandbox().description;
+    const config = signInConfig(d);
+    const spentLogin = async () => {
+      const dir = await tempDir();
+      const spent = await controlClient(d.control).mintRefreshToken({ username: 'alice' });
+      await refreshGrant(createOidc(config.idp), spent, 'default'); // the answer the killed process never saw
+      await fileStore(join(dir, 'logins')).write('default', entry(spent, new Date().toISOString()));
+      return openSignIn(config, { logger: capturedLogger().logger, env: { QINDEX_CONFIG_DIR: dir } });
+    };
+    const strict = await (await spentLogin()).freshIdToken().catch((e: QindexError) => e.code);
+    expect(strict).toBe('login_expired');
+    await controlClient(d.control).setSwitches({ refreshReuseGraceSeconds: 30 });
+    try {
+      expect(decodeJwt(await (await spentLogin()).freshIdToken()).email).toBe('alice@example.com');
+    } finally {
+      await controlClient(d.control).setSwitches({ refreshReuseGraceSeconds: 0 });
+    }
   });
+});
+
+describe('temp files a killed writer left in logins/', () => {
   const json = (l: StoredLogin) => `${JSON.stringify(l, null, 2)}\n`;
 
   it('puts the newer one in place (the entry holds a spent token) and removes the rest', async () => {

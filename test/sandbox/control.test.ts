@@ -54,6 +54,7 @@ describe('control API', () => {
       subscriptionQuirk: true,
       idpDown: false,
       refreshGrantIdentityContext: true,
+      refreshReuseGraceSeconds: 0,
     });
     await control().setFault('sts:AssumeRole', { serverError: 1 });
     await fetch(`${sandbox().description.issuer}/token`, { method: 'POST' });

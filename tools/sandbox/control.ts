@@ -63,6 +63,7 @@ const bodies = {
     subscriptionQuirk: z.boolean().optional(),
     refreshGrantIdentityContext: z.boolean().optional(),
     idpDown: z.boolean().optional(),
+    refreshReuseGraceSeconds: z.number().int().min(0).max(3600).optional(),
   }),
   empty: z.strictObject({}),
 };

@@ -70,6 +70,8 @@ export interface Switches {
    * on by default; off plays the SDK example's answer, which has none).
    */
   refreshGrantIdentityContext: boolean;
+  /** Seconds a rotated refresh token still works at the IdP (default 0: reuse revokes the grant). */
+  refreshReuseGraceSeconds: number;
 }
 
 export interface SandboxState {
@@ -99,6 +101,7 @@ export function createState(): SandboxState {
       subscriptionQuirk: true,
       idpDown: false,
       refreshGrantIdentityContext: true,
+      refreshReuseGraceSeconds: 0,
     },
     faults: new Map(),
     counters: new Map(),

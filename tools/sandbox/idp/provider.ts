@@ -166,7 +166,7 @@ export async function createIdp(deps: {
   state: SandboxState;
 }): Promise<IdpControl> {
   const { world, keys, state } = deps;
-  const store = createIdpStore();
+  const store = createIdpStore({ refreshReuseGraceSeconds: () => state.switches.refreshReuseGraceSeconds });
   const provider = new Provider(world.issuer, configuration(world, keys, store));
   // The device authorization response carries no interval by default (clients assume 5 s).
   provider.use(async (ctx, next) => {

@@ -21,7 +21,11 @@ export interface IdpStore {
   clear(): void;
 }
 
-export function createIdpStore(): IdpStore {
+/**
+ * `refreshReuseGraceSeconds`: how long a rotated refresh token still works (0: never, oidc-provider's own
+ * rule, which revokes the grant when a spent token comes back). Okta, Auth0 and Cognito offer such a grace.
+ */
+export function createIdpStore(options: { refreshReuseGraceSeconds?: () => number } = {}): IdpStore {
   const entries = new Map<string, Entry>();
   const byUserCode = new Map<string, string>();
   const byUid = new Map<string, string>();
@@ -51,7 +55,13 @@ export function createIdpStore(): IdpStore {
       if (payload.uid) byUid.set(payload.uid, k);
     },
     async find(id) {
-      return live(key(model, id));
+      const p = live(key(model, id));
+      const grace = model === 'RefreshToken' ? (options.refreshReuseGraceSeconds?.() ?? 0) : 0;
+      // Within the grace a spent token is handed to oidc-provider as unspent: it rotates once more.
+      if (p?.consumed && grace > 0 && Date.now() / 1000 - Number(p.consumed) <= grace) {
+        return { ...p, consumed: undefined };
+      }
+      return p;
     },
     async findByUserCode(userCode) {
       return live(byUserCode.get(userCode));
@@ -61,7 +71,7 @@ export function createIdpStore(): IdpStore {
     },
     async consume(id) {
       const p = live(key(model, id));
-      if (p) p.consumed = Math.floor(Date.now() / 1000);
+      if (p) p.consumed ??= Math.floor(Date.now() / 1000); // the grace runs from the first use
     },
     async destroy(id) {
       entries.delete(key(model, id));
