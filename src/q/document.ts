@@ -32,21 +32,29 @@ export async function getDocumentText(
       },
     );
   }
-  const out = await core.retry(
-    'GetDocumentContent',
-    (a) =>
-      core.sdk.send(
-        new GetDocumentContentCommand({
-          applicationId: core.applicationId,
-          indexId,
-          documentId: req.documentId,
-          dataSourceId: req.dataSourceId,
-          outputFormat: 'EXTRACTED',
-        }),
-        { abortSignal: a.signal },
-      ),
-    { signal: options.signal },
+  const content = (outputFormat: 'RAW' | 'EXTRACTED') =>
+    core.retry(
+      'GetDocumentContent',
+      (a) =>
+        core.sdk.send(
+          new GetDocumentContentCommand({
+            applicationId: core.applicationId,
+            indexId,
+            documentId: req.documentId,
+            dataSourceId: req.dataSourceId,
+            outputFormat,
+          }),
+          { abortSignal: a.signal },
+        ),
+      { signal: options.signal },
+    );
+  // EXTRACTED is always application/json: the document's own type comes with a RAW answer, whose URL is
+  // not fetched. Best effort: without it the type is left out.
+  const ownType = content('RAW').then(
+    (raw) => raw.mimeType,
+    () => undefined,
   );
+  const out = await content('EXTRACTED');
   if (!out.presignedUrl) {
     throw new QindexError('q_bad_response', 'Amazon Q Business returned no download URL for the document.', {
       retryable: true,
@@ -56,9 +64,10 @@ export async function getDocumentText(
   const text = /json/i.test(out.mimeType ?? '') ? extractText(body) : body;
   const offset = Math.min(req.offset ?? 0, text.length);
   const end = Math.min(text.length, offset + (req.maxChars ?? 20_000));
+  const mimeType = await ownType;
   return {
     documentId: req.documentId,
-    ...(out.mimeType ? { mimeType: out.mimeType } : {}),
+    ...(mimeType ? { mimeType } : {}),
     text: text.slice(offset, end),
     offset,
     totalChars: text.length,

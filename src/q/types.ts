@@ -84,6 +84,7 @@ export interface ConversationMessage {
 
 export interface DocumentText {
   documentId: string;
+  /** The document's own type (text/html, application/pdf, …), not that of the extracted JSON. */
   mimeType?: string;
   text: string;
   offset: number;

@@ -9,12 +9,16 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
+  ListToolsRequestSchema,
   type CallToolResult,
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import { toolCallback, type McpLog, type ServerHooks } from '../tools/define-tool.js';
 import { argumentsProblem } from '../tools/input-bounds.js';
-import { toolsForMode } from '../tools/index.js';
+import { FILTER_EXAMPLE } from '../tools/attribute-filter.js';
+import { toolsForMode, type ToolDefinition } from '../tools/index.js';
+import { publishedTool } from '../tools/published.js';
+import { createSeenDocuments } from '../tools/seen-documents.js';
 import type { ToolContext } from '../tools/context.js';
 import type { Logger } from '../log.js';
 
@@ -53,6 +57,7 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
     };
   };
   const tools = toolsForMode(ctx.config.mode.type);
+  const documents = createSeenDocuments();
   for (const def of tools) {
     server.registerTool(
       def.name,
@@ -61,12 +66,15 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
         description: def.description,
         inputSchema: def.inputSchema,
         outputSchema: def.outputSchema,
-        annotations: { title: def.title, ...def.annotations },
+        annotations: def.annotations,
       },
-      toolCallback(def, ctx, { log, canElicitUrl, elicitUrl }) as never,
+      toolCallback(def, ctx, { log, documents, canElicitUrl, elicitUrl }) as never,
     );
   }
-  guardToolCalls(server, new Set(tools.map((t) => t.name)), ctx.logger);
+  // Our compact schemas instead of the SDK's rendering of the same zod (see tools/published.ts).
+  const listed = tools.map(publishedTool);
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  guardToolCalls(server, new Map(tools.map((t) => [t.name, t])), ctx.logger);
   server.server.onerror = (error) => ctx.logger.warn({ err: error.message }, 'MCP protocol error');
   return server;
 }
@@ -81,16 +89,18 @@ type Handler = (request: { params?: { name?: unknown } }, extra: unknown) => Pro
  *   an `isError` result;
  * - arguments whose parse could exhaust the stack or leak (a too-deep attributeFilter) or reach AWS
  *   as a URIError (a lone surrogate) get an `isError` result naming the field, before the SDK's
- *   recursive zod parse of the input schema runs.
+ *   recursive zod parse of the input schema runs;
+ * - arguments the input schema refuses get the same `isError` result the SDK would give, plus an
+ *   example of a valid filter when the attributeFilter is what is wrong.
  */
-function guardToolCalls(server: McpServer, names: Set<string>, logger: Logger): void {
+function guardToolCalls(server: McpServer, tools: Map<string, ToolDefinition>, logger: Logger): void {
   const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
   const original = handlers?.get('tools/call');
   if (!handlers || !original) return;
   handlers.set('tools/call', async (request, extra) => {
     const name = request.params?.name;
-    if (typeof name === 'string' && !names.has(name)) {
-      throw invalidParams(`Unknown tool "${name}". Available tools: ${[...names].join(', ')}.`);
+    if (typeof name === 'string' && !tools.has(name)) {
+      throw invalidParams(`Unknown tool "${name}". Available tools: ${[...tools.keys()].join(', ')}.`);
     }
     const args = (request.params as { arguments?: unknown } | undefined)?.arguments;
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
@@ -102,10 +112,16 @@ function guardToolCalls(server: McpServer, names: Set<string>, logger: Logger): 
     if (!parsed.success) {
       throw invalidParams(`Invalid tools/call request: ${describeIssues(parsed.error.issues)}.`);
     }
-    const problem = argumentsProblem(parsed.data.params.arguments ?? {});
+    const given = parsed.data.params.arguments ?? {};
+    const problem = argumentsProblem(given);
     if (problem) {
       logger.warn({ tool: name }, 'refused tool arguments before parsing');
       return inputError(parsed.data.params.name, problem);
+    }
+    const checked = tools.get(parsed.data.params.name)?.inputSchema.safeParse(given);
+    if (checked && !checked.success) {
+      logger.info({ tool: name }, 'refused tool arguments');
+      return inputError(parsed.data.params.name, argumentIssues(checked.error.issues));
     }
     return original(request, extra);
   });
@@ -121,6 +137,15 @@ const inputError = (tool: string, problem: string): CallToolResult => ({
   isError: true,
 });
 
+/** The schema's complaints, with the shape expected when the attribute filter is what is wrong. */
+function argumentIssues(issues: Array<{ path: PropertyKey[]; message: string }>): string {
+  const filter = issues.some((issue) => issue.path[0] === 'attributeFilter');
+  const shape = filter
+    ? ` A valid attributeFilter: ${FILTER_EXAMPLE} (one operator per object; combine with andAllFilters, orAllFilters, notFilter).`
+    : '';
+  return `${describeIssues(issues)}.${shape}`;
+}
+
 const kindOf = (value: unknown) =>
   Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
 
@@ -128,10 +153,12 @@ const kindOf = (value: unknown) =>
 const describeIssues = (issues: Array<{ path: PropertyKey[]; message: string }>) =>
   issues
     .slice(0, 3)
-    .map((issue) =>
-      issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
-    )
+    .map((issue) => (issue.path.length ? `${pathText(issue.path)}: ${issue.message}` : issue.message))
     .join('; ');
+
+/** `attributeFilter.andAllFilters[0].equalsTo`, as input-bounds.ts names fields. */
+const pathText = (path: PropertyKey[]) =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('');
 
 let cachedVersion: string | undefined;
 /** The package version, from src/ (tsx) or dist/src/ (built). */

@@ -3,20 +3,30 @@
  * document attributes (equalsTo, containsAny, …) combined with andAllFilters / orAllFilters / notFilter.
  * Bounds are the service model's; its nesting depth and size are checked before this schema ever runs
  * (input-bounds.ts), because a recursive parse of a hostile filter is what can hurt the server.
+ * "Exactly one key" rules are refines for zod and minProperties/maxProperties in the published schema.
  */
 import { z } from 'zod';
 import type { AttributeFilterInput } from '../q/client.js';
 
+/** A valid filter, quoted in the schema's description and in the error for a malformed one. */
+export const FILTER_EXAMPLE = '{"equalsTo":{"name":"department","value":{"stringValue":"finance"}}}';
+
+const exactlyOne = (o: object) => Object.values(o).filter((v) => v !== undefined).length === 1;
+const ONE_KEY = { minProperties: 1, maxProperties: 1 };
+
 const attributeValue = z
-  .union([
-    z.object({ stringValue: z.string().max(2048) }).strict(),
-    z.object({ stringListValue: z.array(z.string().min(1).max(2048)).min(1) }).strict(),
-    z.object({ longValue: z.number().int() }).strict(),
-    z
-      .object({ dateValue: z.iso.datetime({ offset: true }).describe('ISO 8601, e.g. 2024-01-31T00:00:00Z') })
-      .strict(),
-  ])
-  .describe('Exactly one of stringValue, stringListValue, longValue or dateValue');
+  .object({
+    stringValue: z.string().max(2048).optional(),
+    stringListValue: z.array(z.string().min(1).max(2048)).min(1).optional(),
+    longValue: z.number().int().optional(),
+    dateValue: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .refine(exactlyOne, {
+    message:
+      'give exactly one of stringValue, stringListValue, longValue or dateValue (ISO 8601, e.g. 2024-01-31T00:00:00Z)',
+  })
+  .meta(ONE_KEY);
 
 const attribute = z
   .object({
@@ -24,44 +34,41 @@ const attribute = z
       .string()
       .min(1)
       .max(200)
-      .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_-]*$/, 'letters, digits, _ and - (not first)')
-      .describe(
-        'Attribute name, e.g. _category, _source_uri, _created_at, department (see search result attributes)',
-      ),
+      .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_-]*$/, 'letters, digits, _ and - (not first)'),
     value: attributeValue,
   })
-  .strict();
-
-const leafOperators = {
-  equalsTo: attribute.optional().describe('Attribute equals the value'),
-  containsAll: attribute.optional().describe('String-list attribute contains every listed value'),
-  containsAny: attribute.optional().describe('String-list attribute contains at least one listed value'),
-  greaterThan: attribute.optional().describe('Number or date attribute is greater than the value'),
-  greaterThanOrEquals: attribute.optional(),
-  lessThan: attribute.optional().describe('Number or date attribute is less than the value'),
-  lessThanOrEquals: attribute.optional(),
-};
+  .strict()
+  .meta({ id: 'Attribute' });
 
 export const AttributeFilterSchema: z.ZodType<AttributeFilterInput> = z
   .object({
     get andAllFilters() {
-      return z.array(AttributeFilterSchema).min(1).optional().describe('Every filter must match');
+      return z.array(AttributeFilterSchema).min(1).optional();
     },
     get orAllFilters() {
-      return z.array(AttributeFilterSchema).min(1).optional().describe('At least one filter must match');
+      return z.array(AttributeFilterSchema).min(1).optional();
     },
     get notFilter() {
-      return AttributeFilterSchema.optional().describe('The filter must not match');
+      return AttributeFilterSchema.optional();
     },
-    ...leafOperators,
+    equalsTo: attribute.optional(),
+    containsAll: attribute.optional(),
+    containsAny: attribute.optional(),
+    greaterThan: attribute.optional(),
+    greaterThanOrEquals: attribute.optional(),
+    lessThan: attribute.optional(),
+    lessThanOrEquals: attribute.optional(),
   })
   .strict()
-  .refine((f) => Object.values(f).filter((v) => v !== undefined).length === 1, {
+  .refine(exactlyOne, {
     message:
       'give exactly one operator per filter object; combine several with andAllFilters or orAllFilters',
   })
-  .meta({
-    id: 'AttributeFilter',
-    description:
-      'Amazon Q attribute filter: one operator per object, nested at most 10 levels deep. Leaf: {"equalsTo":{"name":"department","value":{"stringValue":"finance"}}}. Combine: {"andAllFilters":[{...},{...}]}, {"orAllFilters":[...]}, {"notFilter":{...}}. Dates are ISO 8601 strings in dateValue.',
-  }) as z.ZodType<AttributeFilterInput>;
+  .meta({ id: 'AttributeFilter', ...ONE_KEY }) as z.ZodType<AttributeFilterInput>;
+
+/** For an LLM: said once, on search_relevant_content's attributeFilter (chat's refers to it). */
+export const FILTER_DOC = [
+  `Amazon Q attribute filter: one operator per object, at most 10 levels deep, e.g. ${FILTER_EXAMPLE};`,
+  'value has one of stringValue, stringListValue (containsAll/containsAny), longValue, dateValue (ISO 8601).',
+  'Names: attributes shown in search results.',
+].join(' ');

@@ -12,19 +12,17 @@ export const chat = defineTool({
   name: 'chat',
   title: 'Ask Amazon Q Business',
   description: [
-    "Ask the company's Amazon Q Business assistant a question; it answers from the documents the signed-in user may read and cites them.",
-    'Use it for questions that need a synthesized answer across documents; use search_relevant_content when you want raw passages to reason over yourself.',
-    'Returns the answer with numbered citations [n] and their sources, plus conversationId and systemMessageId.',
-    'To ask a follow-up in the same conversation, call chat again with conversationId and parentMessageId = the systemMessageId returned. Rate the answer with put_feedback.',
+    "Ask the company's Amazon Q Business assistant: it answers from documents the signed-in user may read, citing sources [n].",
+    'To follow up, call chat with conversationId and parentMessageId = the returned systemMessageId; to rate the answer, put_feedback with messageId = systemMessageId.',
   ].join(' '),
   inputSchema: z
     .object({
-      message: z.string().trim().min(1).max(7000).describe('The question or instruction for Q'),
+      message: z.string().trim().min(1).max(7000),
       conversationId: qId('conversationId').optional(),
-      parentMessageId: qId('systemMessageId of the previous answer')
+      parentMessageId: qId('systemMessageId')
         .optional()
-        .describe('systemMessageId of the answer you are following up on (with conversationId)'),
-      attributeFilter: AttributeFilterSchema.optional(),
+        .describe('systemMessageId of the answer followed up on'),
+      attributeFilter: AttributeFilterSchema.optional().describe("As search_relevant_content's"),
     })
     .strict()
     .refine((p) => !p.parentMessageId || p.conversationId, {
@@ -34,16 +32,13 @@ export const chat = defineTool({
   outputSchema: z.object({
     answer: z.string(),
     conversationId: z.string(),
-    systemMessageId: z
-      .string()
-      .optional()
-      .describe('Pass as parentMessageId to follow up; messageId for put_feedback'),
+    systemMessageId: z.string().optional(),
     userMessageId: z.string().optional(),
     sources: z.array(SourceOut),
-    streamed: z.boolean().describe('Whether the answer came through the streaming Chat API'),
+    streamed: z.boolean(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler(params, { ctx, signal, progress }) {
+  async handler(params, { ctx, signal, progress, documents }) {
     const request = {
       message: params.message,
       conversationId: params.conversationId,
@@ -60,13 +55,20 @@ export const chat = defineTool({
           },
         })
       : await ctx.q.chatSync(request, { signal });
-    const follow = answer.systemMessageId
-      ? `To follow up: call chat with conversationId "${answer.conversationId}" and parentMessageId "${answer.systemMessageId}".`
-      : `To follow up: call chat with conversationId "${answer.conversationId}".`;
+    for (const s of answer.sources) {
+      documents.note(s.documentId, { title: s.title, uri: s.url, dataSourceId: s.dataSourceId });
+    }
+    const { conversationId: c, systemMessageId: m } = answer;
+    const next = m
+      ? [
+          `To follow up: call chat with conversationId "${c}" and parentMessageId "${m}".`,
+          `To rate this answer: call put_feedback with conversationId "${c}" and messageId "${m}" (the systemMessageId).`,
+        ]
+      : [`To follow up: call chat with conversationId "${c}".`];
     const text = [
       answer.answer || '(Q returned an empty answer.)',
       answer.sources.length ? `\nSources:\n${renderSources(answer.sources)}` : '\n(No sources cited.)',
-      `\n${follow}`,
+      `\n${next.join('\n')}`,
     ].join('\n');
     return { structured: { ...answer, streamed: Boolean(progress) }, text };
   },

@@ -14,6 +14,7 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { QindexError, isQindexError } from '../errors.js';
 import type { ToolContext } from './context.js';
+import type { SeenDocuments } from './seen-documents.js';
 
 export interface ToolCall {
   ctx: ToolContext;
@@ -21,6 +22,8 @@ export interface ToolCall {
   signal: AbortSignal;
   /** Present only when the client asked for progress (sent a progressToken). */
   progress?: (progress: number, message?: string) => Promise<void>;
+  /** Titles and URIs that this session's results gave for documents (for get_document's heading). */
+  documents: SeenDocuments;
 }
 
 export interface ToolOutput<O> {
@@ -49,6 +52,8 @@ export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 /** What the server offers the wrapper beyond the tool context. */
 export interface ServerHooks {
   log: McpLog;
+  /** One per server, shared by its tools. */
+  documents: SeenDocuments;
   /** Whether the connected client declared URL elicitation (known only after initialize). */
   canElicitUrl?: () => boolean;
   /**
@@ -62,6 +67,13 @@ export interface ServerHooks {
 }
 
 const LOGIN_NEEDED = new Set(['not_signed_in', 'login_expired']);
+/** Failures the caller's own input explains (a gone id, a stale token): expected, not server faults. */
+const CALLER_ERRORS: ReadonlyMap<string, 'info' | 'warn'> = new Map([
+  ['q_not_found', 'info'],
+  ['invalid_next_token', 'info'],
+  // Usually the caller's arguments; could be ours, so a little louder.
+  ['q_invalid_request', 'warn'],
+]);
 
 /** The SDK callback for `def`: runs the handler and turns every failure into an `isError` result. */
 export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: ServerHooks) {
@@ -72,6 +84,7 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
     const call: ToolCall = {
       ctx,
       signal: extra.signal,
+      documents: hooks.documents,
       ...(progressToken !== undefined
         ? {
             progress: async (progress: number, message?: string) => {
@@ -101,9 +114,9 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
       }
     } catch (e) {
       const err = asQindexError(def.name, e);
-      const level = err.retryable || err.code === 'cancelled' ? 'warn' : 'error';
+      const level = logLevelOf(err);
       ctx.logger[level]({ tool: def.name, code: err.code, retryable: err.retryable }, err.message);
-      log(level === 'warn' ? 'warning' : 'error', { tool: def.name, code: err.code, message: err.message });
+      log(level === 'warn' ? 'warning' : level, { tool: def.name, code: err.code, message: err.message });
       return errorResult(def.name, err);
     }
   };
@@ -142,11 +155,19 @@ async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra):
   }
 }
 
+function logLevelOf(err: QindexError): 'info' | 'warn' | 'error' {
+  return CALLER_ERRORS.get(err.code) ?? (err.retryable || err.code === 'cancelled' ? 'warn' : 'error');
+}
+
 export function errorResult(tool: string, err: QindexError): CallToolResult {
+  // A remedy that already says whether to retry is not followed by the same advice again.
+  const retry = /\bretry(ing)?\b/i.test(err.remedy ?? '')
+    ? ''
+    : `Retrying ${err.retryable ? 'may help' : 'as-is will not help'}. `;
   const lines = [
     `${tool} failed: ${err.message}`,
     err.remedy ? `What to do: ${err.remedy}` : '',
-    `Retrying ${err.retryable ? 'may help' : 'as-is will not help'}. (code: ${err.code})`,
+    `${retry}(code: ${err.code})`,
   ];
   return { content: [{ type: 'text', text: lines.filter(Boolean).join('\n') }], isError: true };
 }

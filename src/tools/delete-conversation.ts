@@ -1,7 +1,10 @@
 /**
- * @module Tool `delete_conversation`: deletes one of the user's Q conversations (destructive).
+ * @module Tool `delete_conversation`: deletes one of the user's Q conversations (destructive). Deleting
+ * one that is already gone succeeds, as its idempotent hint promises: Q answers ResourceNotFoundException
+ * for the conversation, which here means the end state the caller wanted.
  */
 import { z } from 'zod';
+import { isQindexError } from '../errors.js';
 import { defineTool } from './define-tool.js';
 import { qId } from './shapes.js';
 
@@ -9,18 +12,41 @@ export const deleteConversation = defineTool({
   name: 'delete_conversation',
   title: 'Delete a Q conversation',
   description: [
-    "Permanently delete one of the signed-in user's Amazon Q Business conversations and its messages.",
-    'Use it only when the user asks to delete a conversation; this cannot be undone.',
-    'Returns the deleted conversationId. Find ids with list_conversations.',
+    "Permanently delete one of the user's Q conversations, only when the user asks: it cannot be undone.",
+    'Deleting one already gone succeeds.',
   ].join(' '),
   inputSchema: z.object({ conversationId: qId('conversationId') }).strict(),
-  outputSchema: z.object({ conversationId: z.string(), deleted: z.boolean() }),
+  outputSchema: z.object({
+    conversationId: z.string(),
+    deleted: z.boolean(),
+    alreadyGone: z.boolean().optional(),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async handler(params, { ctx, signal }) {
-    await ctx.q.deleteConversation({ conversationId: params.conversationId }, { signal });
-    return {
-      structured: { conversationId: params.conversationId, deleted: true },
-      text: `Deleted conversation ${params.conversationId}.`,
-    };
+    const { conversationId } = params;
+    try {
+      await ctx.q.deleteConversation({ conversationId }, { signal });
+    } catch (e) {
+      if (!conversationNotFound(e, conversationId)) throw e;
+      return {
+        structured: { conversationId, deleted: true, alreadyGone: true },
+        text: `Conversation ${conversationId} is already gone (deleted earlier, or not this user's): nothing to delete.`,
+      };
+    }
+    return { structured: { conversationId, deleted: true }, text: `Deleted conversation ${conversationId}.` };
   },
 });
+
+/**
+ * Q's not-found names the missing resource (resourceType, resourceId): only the conversation itself
+ * counts as gone; a missing application is a configuration error and stays one.
+ */
+function conversationNotFound(e: unknown, conversationId: string): boolean {
+  if (!isQindexError(e) || e.code !== 'q_not_found') return false;
+  const { resourceType: type, resourceId: id } = (e.cause ?? {}) as Record<string, unknown>;
+  if (type === undefined && id === undefined) return false;
+  return (
+    (type === undefined || /^conversation$/i.test(String(type))) &&
+    (id === undefined || id === conversationId)
+  );
+}

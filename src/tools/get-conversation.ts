@@ -9,14 +9,12 @@ export const getConversation = defineTool({
   name: 'get_conversation',
   title: 'Read a Q conversation',
   description: [
-    "Read the messages of one of the signed-in user's Amazon Q Business conversations (questions and Q's answers with their sources).",
-    'Use it to recall what was asked and answered earlier; get conversation ids from list_conversations or chat.',
-    'Returns the messages with messageId, type (USER or SYSTEM), time, body and sources; nextToken when there are more.',
+    "Read one of the user's Q conversations (ids from list_conversations or chat): questions and Q's answers with sources, each with messageId, type (USER or SYSTEM) and time.",
   ].join(' '),
   inputSchema: z
     .object({
       conversationId: qId('conversationId'),
-      maxResults: z.number().int().min(1).max(100).optional().describe('Messages to return (1–100)'),
+      maxResults: z.number().int().min(1).max(100).optional(),
       nextToken,
     })
     .strict(),
@@ -34,8 +32,11 @@ export const getConversation = defineTool({
     nextToken: z.string().optional(),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  async handler(params, { ctx, signal }) {
+  async handler(params, { ctx, signal, documents }) {
     const out = await ctx.q.listMessages(params, { signal });
+    for (const s of out.messages.flatMap((m) => m.sources)) {
+      documents.note(s.documentId, { title: s.title, uri: s.url, dataSourceId: s.dataSourceId });
+    }
     const text = out.messages.length
       ? [
           `Conversation ${params.conversationId}, ${out.messages.length} message(s):`,

@@ -9,13 +9,11 @@ export const listConversations = defineTool({
   name: 'list_conversations',
   title: 'List Q conversations',
   description: [
-    "List the signed-in user's Amazon Q Business conversations (id, title, start time).",
-    'Use it to find an earlier conversation to read (get_conversation), continue (chat with conversationId) or delete (delete_conversation).',
-    'Returns at most maxResults conversations and a nextToken when there are more.',
+    "List the user's Amazon Q Business conversations (id, title, start time), newest first, to read (get_conversation), continue (chat with conversationId) or delete (delete_conversation) one.",
   ].join(' '),
   inputSchema: z
     .object({
-      maxResults: z.number().int().min(1).max(100).optional().describe('Conversations to return (1–100)'),
+      maxResults: z.number().int().min(1).max(100).optional(),
       nextToken,
     })
     .strict(),

@@ -24,16 +24,15 @@ export const putFeedback = defineTool({
   name: 'put_feedback',
   title: 'Rate a Q answer',
   description: [
-    "Record whether one of Amazon Q Business's answers was useful, so the company's Q administrators can improve it.",
-    'Use it when the user says an answer was good or bad. messageId is the systemMessageId that chat returned (or a SYSTEM message id from get_conversation).',
-    'Returns a confirmation.',
+    'Rate a Q answer as useful or not when the user says it was good or bad.',
+    'messageId is the systemMessageId chat returned (or a SYSTEM messageId from get_conversation).',
   ].join(' '),
   inputSchema: z
     .object({
       conversationId: qId('conversationId'),
-      messageId: qId('systemMessageId of the answer'),
+      messageId: qId('systemMessageId'),
       usefulness: z.enum(['USEFUL', 'NOT_USEFUL']),
-      reason: z.enum(REASONS).optional().describe('Why it was or was not useful'),
+      reason: z.enum(REASONS).optional(),
       comment: z
         .string()
         // Q refuses control characters (\P{C}*): line breaks and tabs become spaces.

@@ -3,22 +3,17 @@
  * sources) and the text renderings an LLM reads: numbered, citable, with the next step spelled out.
  */
 import { z } from 'zod';
-import type { Passage, Source } from '../q/client.js';
+import type { AttributeValue, Passage, Source } from '../q/client.js';
+import { Q_TOKEN_MAX } from './page-token.js';
 
-/** Q's conversation and message ids: 36 characters. */
+/** Q's conversation and message ids: 36 characters (the property name and tool say which). */
 export const qId = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, `a 36-character ${what} from an earlier result`)
-    .describe(`The ${what}, as returned by an earlier tool result`);
+  z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, `a 36-character ${what} from an earlier result`);
 
-/** Q's NextToken: 1–800 characters (the service model's bound). */
-export const nextToken = z
-  .string()
-  .min(1)
-  .max(800)
-  .optional()
-  .describe('Pagination token from the previous result of this same tool; omit for the first page');
+/** A nextToken of at most `max` characters (Q's own: 1–800, the service model's bound). */
+export const nextTokenOf = (max: number) => z.string().min(1).max(max).optional();
+
+export const nextToken = nextTokenOf(Q_TOKEN_MAX);
 
 /**
  * Q's `\P{C}*` pattern (DocumentId, MessageUsefulnessComment): no control, format, surrogate,
@@ -29,12 +24,12 @@ export const NO_CONTROL_CHARS = /^\P{C}*$/u;
 export const attributeValueOut = z.union([z.string(), z.array(z.string()), z.number()]);
 
 export const PassageOut = z.object({
-  n: z.number().int().describe('Source number to cite as [n]'),
+  n: z.number().int(),
   documentId: z.string(),
   title: z.string(),
   uri: z.string().optional(),
   content: z.string(),
-  confidence: z.string().optional().describe('VERY_HIGH, HIGH, MEDIUM, LOW or NOT_AVAILABLE'),
+  confidence: z.string().optional(),
   attributes: z.record(z.string(), attributeValueOut),
 });
 
@@ -48,18 +43,49 @@ export const SourceOut = z.object({
   updatedAt: z.string().optional(),
 });
 
-export function renderPassages(passages: Passage[]): string {
+/** Passages numbered from `first` (citations run on across pages), each with its attributes. */
+export function renderPassages(passages: Passage[], first = 1): string {
   return passages
     .map((p, i) => {
-      const head = `[${i + 1}] ${p.title}${p.uri ? ` — ${p.uri}` : ''}`;
+      const head = `[${first + i}] ${p.title}${p.uri ? ` — ${p.uri}` : ''}`;
       const ds =
         typeof p.attributes._data_source_id === 'string'
           ? ` · dataSourceId: ${p.attributes._data_source_id}`
           : '';
       const meta = `    documentId: ${p.documentId}${ds}${p.confidence ? ` · confidence: ${p.confidence}` : ''}`;
-      return `${head}\n${meta}\n${indent(p.content)}`;
+      const attributes = renderAttributes(p);
+      return `${head}\n${meta}${attributes ? `\n    attributes: ${attributes}` : ''}\n${indent(p.content)}`;
     })
     .join('\n\n');
+}
+
+const MAX_ATTRIBUTE_CHARS = 120;
+const MAX_ATTRIBUTES_CHARS = 600;
+
+/**
+ * `_category="office guide", tags=["vpn","remote"], word_count=120`: values as JSON, so that a string is
+ * exactly the stringValue an attributeFilter takes. What the heading already shows is left out.
+ */
+function renderAttributes(p: Passage): string {
+  const shown: Record<string, AttributeValue | undefined> = {
+    _data_source_id: p.attributes._data_source_id,
+    _document_title: p.title,
+    _source_uri: p.uri,
+  };
+  const parts: string[] = [];
+  let length = 0;
+  for (const [name, value] of Object.entries(p.attributes)) {
+    if (name in shown && JSON.stringify(shown[name]) === JSON.stringify(value)) continue;
+    const json = JSON.stringify(value);
+    const part = `${name}=${json.length > MAX_ATTRIBUTE_CHARS ? `${json.slice(0, MAX_ATTRIBUTE_CHARS)}…` : json}`;
+    if (length + part.length > MAX_ATTRIBUTES_CHARS) {
+      parts.push('…');
+      break;
+    }
+    parts.push(part);
+    length += part.length + 2;
+  }
+  return parts.join(', ');
 }
 
 export function renderSources(sources: Source[]): string {

@@ -10,15 +10,13 @@ export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I signed in as',
   description: [
-    'Show which signed-in user, identity mode, Amazon Q Business application and retriever the other tools act for.',
-    "Use it when results look wrong for the user, to check the sign-in, or before telling the user whose permissions apply. If signedIn is false (status not_signed_in or login_expired), tell the user what 'remedy' says.",
+    'Show which signed-in user, identity mode, Q application and retriever the tools act for, e.g. when results look wrong.',
+    'If signedIn is false, tell the user what remedy says.',
   ].join(' '),
   inputSchema: z.object({}).strict(),
   outputSchema: z.object({
     signedIn: z.boolean(),
-    status: z
-      .enum(['signed_in', 'not_signed_in', 'login_expired'])
-      .describe('login_expired: the IdP refused the stored sign-in; the user must sign in again'),
+    status: z.enum(['signed_in', 'not_signed_in', 'login_expired']),
     user: z.object({ subject: z.string(), email: z.string().optional(), issuer: z.string() }).optional(),
     profile: z.string(),
     mode: z.enum(['idc', 'data-accessor', 'iam-federation']),

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
-import { configInputFor, type ConfigOverrides } from '../helpers/config.js';
+import { configInputFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
 import { CLI } from './harness.js';
 
 export interface RawServer {
@@ -36,6 +36,8 @@ export interface RawServer {
 export async function spawnRaw(
   sandbox: Sandbox,
   options: {
+    /** Identity mode (default idc). */
+    mode?: SandboxMode;
     overrides?: ConfigOverrides;
     username?: string;
     /** Flags for node before the CLI path (e.g. --expose-gc, --import a probe). */
@@ -46,20 +48,23 @@ export async function spawnRaw(
   } = {},
 ): Promise<RawServer> {
   const d = sandbox.description;
+  const mode = options.mode ?? 'idc';
+  const base =
+    mode === 'data-accessor' ? d.modes.dataAccessor : mode === 'idc' ? d.modes.idc : d.modes.iamFederation;
   const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-raw-'));
   const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify(configInputFor(d, 'idc', options.overrides ?? {})));
+  await writeFile(configPath, JSON.stringify(configInputFor(d, mode, options.overrides ?? {})));
   const refreshToken = await controlClient(d.control).mintRefreshToken({
     username: options.username ?? 'alice',
-    clientId: d.modes.idc.clientId,
+    clientId: base.clientId,
   });
   const args = [CLI, 'serve', '--config', configPath, '--log-level', options.logLevel ?? 'debug'];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: dir,
-      AWS_ACCESS_KEY_ID: d.modes.idc.baseCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: d.modes.idc.baseCredentials.secretAccessKey,
+      AWS_ACCESS_KEY_ID: base.baseCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: base.baseCredentials.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: 'true',
       QINDEX_CONFIG_DIR: join(dir, 'config'),
       QINDEX_REFRESH_TOKEN: refreshToken,

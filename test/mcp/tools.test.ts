@@ -1,12 +1,15 @@
 /**
  * @module Every MCP tool through the built CLI over stdio against the sandbox: results under the user's
- * ACLs (two users, one query, different permitted answers), chat streaming with progress, the
- * conversation lifecycle, document reading with offsets, whoami, and the data-accessor tool list.
+ * ACLs (two users, one query, different permitted answers), search text an agent can filter from,
+ * citations numbered on across pages with a nextToken bound to its search, chat streaming with
+ * progress, the conversation lifecycle (a second delete succeeds), document reading with offsets under
+ * a citable heading, whoami, and the data-accessor tool list.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { wrapPageToken } from '../../src/tools/page-token.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { ROOT, ensureBuilt, startServer, structured, text, type ServerUnderTest } from './harness.js';
 
@@ -169,6 +172,89 @@ describe('search_relevant_content', () => {
       first.passages.map((p) => p.documentId + p.content),
     );
   });
+
+  it("shows each passage's attributes in the text, as values an attributeFilter takes", async () => {
+    const { result, passages } = await search(alice, { query: 'office guide', maxResults: 5 });
+    const shown = text(result);
+    const first = passages[0]!;
+    for (const name of ['_category', 'department', 'tags', 'word_count', '_created_at']) {
+      expect(shown, name).toContain(`${name}=${JSON.stringify(first.attributes[name])}`);
+    }
+    // An agent that read only the text filters on what it saw.
+    const category = /_category="([^"]+)"/.exec(shown)![1]!;
+    const filtered = await search(alice, {
+      query: 'office guide',
+      attributeFilter: { equalsTo: { name: '_category', value: { stringValue: category } } },
+    });
+    expect(filtered.passages.length).toBeGreaterThan(0);
+    for (const p of filtered.passages) expect(p.attributes._category).toBe(category);
+  });
+
+  it('numbers citations on across pages, and a nextToken continues only its own search', async () => {
+    const args = { query: 'policy', maxResults: 3 };
+    const one = await search(alice, args);
+    const token1 = structured<{ nextToken: string }>(one.result).nextToken;
+    const two = await search(alice, { ...args, nextToken: token1 });
+    const token2 = structured<{ nextToken: string }>(two.result).nextToken;
+    const three = await search(alice, { ...args, nextToken: token2 });
+    expect(one.passages.map((p) => p.n)).toEqual([1, 2, 3]);
+    expect(two.passages.map((p) => p.n)).toEqual([4, 5, 6]);
+    expect(three.passages[0]!.n).toBe(7);
+    expect(text(two.result)).toContain(`[4] ${two.passages[0]!.title}`);
+    expect(text(two.result)).not.toMatch(/^\[1\] /m);
+
+    const otherQuery = await alice.client.callTool({
+      name: 'search_relevant_content',
+      arguments: { query: 'travel', maxResults: 3, nextToken: token1 },
+    });
+    expect(otherQuery.isError).toBe(true);
+    expect(text(otherQuery)).toMatch(
+      /nextToken continues a different search.*another query or attributeFilter/,
+    );
+    const otherFilter = await alice.client.callTool({
+      name: 'search_relevant_content',
+      arguments: {
+        ...args,
+        nextToken: token1,
+        attributeFilter: { equalsTo: { name: 'department', value: { stringValue: 'hr' } } },
+      },
+    });
+    expect(text(otherFilter)).toMatch(/nextToken continues a different search/);
+    // Key order does not make a filter another search.
+    const filter = { equalsTo: { value: { stringValue: 'office guide' }, name: '_category' } };
+    const f1 = await search(alice, { query: 'office', maxResults: 1, attributeFilter: filter });
+    const reordered = { equalsTo: { name: '_category', value: { stringValue: 'office guide' } } };
+    const f2 = await search(alice, {
+      query: 'office',
+      maxResults: 1,
+      attributeFilter: reordered,
+      nextToken: structured<{ nextToken: string }>(f1.result).nextToken,
+    });
+    expect(f2.passages[0]!.n).toBe(2);
+
+    const [, count, hash, ...rest] = token1.split('.');
+    const qToken = rest.join('.');
+    const refusals: Array<[string, RegExp]> = [
+      [qToken, /nextToken is not one that search_relevant_content returned/],
+      [
+        `p1.${count}.${hash!.startsWith('A') ? 'B' : 'A'}${hash!.slice(1)}.${qToken}`,
+        /continues a different search/,
+      ],
+      // Past six digits the count is not ours.
+      [`p1.10000000.${hash}.${qToken}`, /nextToken is not one that search_relevant_content returned/],
+    ];
+    for (const [nextToken, said] of refusals) {
+      const answer = await alice.client.callTool({
+        name: 'search_relevant_content',
+        arguments: { ...args, nextToken },
+      });
+      expect(answer.isError, nextToken).toBe(true);
+      expect(text(answer)).toMatch(said);
+    }
+    // A forged count within bounds only renumbers: Q still checks its own token.
+    const forged = await search(alice, { ...args, nextToken: wrapPageToken(args, { qToken, shown: 41 }) });
+    expect(forged.passages.map((p) => p.n)).toEqual([42, 43, 44]);
+  });
 });
 
 interface ChatOut {
@@ -193,6 +279,9 @@ describe('chat and conversations', () => {
     expect(one.conversationId).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/);
     expect(text(first)).toContain('Sources:');
     expect(text(first)).toContain(one.conversationId);
+    expect(text(first)).toContain(
+      `call put_feedback with conversationId "${one.conversationId}" and messageId "${one.systemMessageId}" (the systemMessageId)`,
+    );
 
     const second = await alice.client.callTool({
       name: 'chat',
@@ -242,6 +331,19 @@ describe('chat and conversations', () => {
       arguments: { conversationId: one.conversationId },
     });
     expect(del.isError, text(del)).toBeFalsy();
+    expect(structured(del)).toEqual({ conversationId: one.conversationId, deleted: true });
+    // Idempotent as annotated: deleting it again (Q: ResourceNotFoundException) is success, said as such.
+    const again = await alice.client.callTool({
+      name: 'delete_conversation',
+      arguments: { conversationId: one.conversationId },
+    });
+    expect(again.isError, text(again)).toBeFalsy();
+    expect(structured(again)).toEqual({
+      conversationId: one.conversationId,
+      deleted: true,
+      alreadyGone: true,
+    });
+    expect(text(again)).toMatch(/already gone/);
     const after = await alice.client.callTool({ name: 'list_conversations', arguments: { maxResults: 50 } });
     expect(JSON.stringify(structured(after))).not.toContain(one.conversationId);
     const gone = await alice.client.callTool({
@@ -283,6 +385,25 @@ describe('chat and conversations', () => {
 });
 
 describe('get_document', () => {
+  it("heads the text with the title and URI a search gave, and reports the document's own type", async () => {
+    for (const [documentId, mimeType, query] of [
+      ['guide-holiday-calendar-2026', 'text/plain', 'holiday calendar 2026'],
+      ['eng-oncall-escalation-policy', 'text/html', 'on-call escalation policy PagerDuty'],
+    ] as const) {
+      const { passages } = await search(alice, { query, maxResults: 10 });
+      const seen = passages.find((p) => p.documentId === documentId)!;
+      expect(seen, documentId).toBeDefined();
+      const result = await alice.client.callTool({
+        name: 'get_document',
+        arguments: { documentId, maxChars: 200 },
+      });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(structured(result)).toMatchObject({ documentId, title: seen.title, uri: seen.uri, mimeType });
+      expect(text(result).split('\n')[0]).toBe(`"${seen.title}" — ${seen.uri}`);
+      expect(text(result)).toContain(`documentId: ${documentId} · ${mimeType}`);
+    }
+  });
+
   it('returns the extracted text in bounded windows with the offset to read on', async () => {
     const whole = await alice.client.callTool({
       name: 'get_document',
@@ -345,6 +466,25 @@ describe('whoami', () => {
     expect(all).not.toContain(alice.refreshToken);
     expect(all).not.toContain(d.modes.idc.baseCredentials.secretAccessKey);
     expect(all).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+  });
+});
+
+describe('delete_conversation', () => {
+  it('still fails when what is missing is the application, not the conversation', async () => {
+    const wrongApp = await startServer(sandbox(), {
+      username: 'carol',
+      overrides: { q: { applicationId: 'a0000000-0000-4000-8000-00000000dead' } },
+    });
+    try {
+      const answer = await wrongApp.client.callTool({
+        name: 'delete_conversation',
+        arguments: { conversationId: 'c0000000-0000-4000-8000-000000000000' },
+      });
+      expect(answer.isError).toBe(true);
+      expect(text(answer)).not.toMatch(/already gone/);
+    } finally {
+      await wrongApp.close();
+    }
   });
 });
 
