@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  nodeVersionNotice(name);
+  nodeVersionNotice(name, rest);
   const command = commands[name];
   if (!command) {
     process.stderr.write(`Unknown command "${name}".\n\n${usage()}`);
@@ -46,9 +46,10 @@ function version(): string {
 }
 
 /** Non-serve commands say the Node notice as one plain line; `serve` logs it (stdout is JSON-RPC). */
-function nodeVersionNotice(command: string): void {
+function nodeVersionNotice(command: string, args: string[]): void {
   const text = nodeSupportNotice();
-  if (text && command !== 'serve') process.stderr.write(`qindex-mcp: ${text}\n`);
+  const help = args.includes('--help') || args.includes('-h');
+  if (text && command !== 'serve' && !help) process.stderr.write(`qindex-mcp: ${text}\n`);
 }
 
 function usage(): string {
