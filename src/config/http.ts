@@ -3,6 +3,7 @@
  * (local one-user or bearer JWTs), picks tenants, shares credentials across replicas and limits load.
  */
 import { z } from 'zod';
+import { qIdString } from './ids.js';
 
 const idcApplicationArn = z
   .string()
@@ -10,7 +11,7 @@ const idcApplicationArn = z
     /^arn:aws[a-z-]*:sso::\d{12}:application\/ssoins-[\w-]+\/apl-[\w-]+$/,
     'an IAM Identity Center application ARN (arn:aws:sso::<account>:application/ssoins-…/apl-…)',
   );
-const qId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business id');
+const qId = qIdString('Q Business id');
 
 export const HttpTenantSchema = z
   .object({

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { HttpSchema } from './http.js';
+import { qIdString } from './ids.js';
 
 const region = z
   .string()
@@ -106,18 +107,9 @@ export const ModeSchema = z.discriminatedUnion('type', [
 export const QSchema = z
   .object({
     region: region.describe('Region of the Amazon Q Business application'),
-    applicationId: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business application id')
-      .describe('Amazon Q Business application id'),
-    retrieverId: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business retriever id')
-      .describe('Retriever used by SearchRelevantContent'),
-    indexId: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character Q Business index id')
-      .optional(),
+    applicationId: qIdString('Q Business application id').describe('Amazon Q Business application id'),
+    retrieverId: qIdString('Q Business retriever id').describe('Retriever used by SearchRelevantContent'),
+    indexId: qIdString('Q Business index id').optional(),
     timeoutSeconds: z
       .number()
       .int()

@@ -4,6 +4,7 @@
  * them (GetDocumentContent returns neither) and its own mime type.
  */
 import { z } from 'zod';
+import { qIdString } from '../config/ids.js';
 import { defineTool } from './define-tool.js';
 import { NO_CONTROL_CHARS } from './shapes.js';
 
@@ -22,11 +23,7 @@ export const getDocument = defineTool({
         .max(1825)
         .regex(NO_CONTROL_CHARS, 'a documentId has no control characters')
         .describe('From a search passage or chat source'),
-      dataSourceId: z
-        .string()
-        .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, 'a 36-character data source id')
-        .optional()
-        .describe('If the passage or source showed one'),
+      dataSourceId: qIdString('data source id').optional().describe('If the passage or source showed one'),
       offset: z.number().int().min(0).max(100_000_000).optional(),
       maxChars: z.number().int().min(100).max(50_000).optional().describe('Default 20000'),
     })

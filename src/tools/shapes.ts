@@ -3,12 +3,12 @@
  * sources) and the text renderings an LLM reads: numbered, citable, with the next step spelled out.
  */
 import { z } from 'zod';
+import { qIdString } from '../config/ids.js';
 import type { AttributeValue, Passage, Source } from '../q/client.js';
 import { Q_TOKEN_MAX } from './page-token.js';
 
 /** Q's conversation and message ids: 36 characters (the property name and tool say which). */
-export const qId = (what: string) =>
-  z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{35}$/, `a 36-character ${what} from an earlier result`);
+export const qId = (what: string) => qIdString(`${what} from an earlier result`);
 
 /** A nextToken of at most `max` characters (Q's own: 1–800, the service model's bound). */
 export const nextTokenOf = (max: number) => z.string().min(1).max(max).optional();
