@@ -13,6 +13,7 @@ import { leaked, run, tempDir } from './helpers.js';
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const available = has('dbus-run-session') && has('gnome-keyring-daemon');
 const child = fileURLToPath(new URL('./fixtures/keychain-child.ts', import.meta.url));
+const journalChild = fileURLToPath(new URL('./fixtures/keychain-journal-child.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 
 if (!available)
@@ -21,9 +22,9 @@ if (!available)
 describe.skipIf(!available)('OS keychain (Secret Service via gnome-keyring)', () => {
   const sandbox = useSandbox();
 
-  async function inSession(unlock: boolean, env: Record<string, string>, home?: string) {
+  async function inSession(unlock: boolean, env: Record<string, string>, home?: string, fixture = child) {
     home ??= await tempDir('qindex-keyring-');
-    const node = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(tsx)} ${JSON.stringify(child)}`;
+    const node = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(tsx)} ${JSON.stringify(fixture)}`;
     const script = unlock
       ? `echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; ${node}`
       : node;
@@ -53,6 +54,16 @@ describe.skipIf(!available)('OS keychain (Secret Service via gnome-keyring)', ()
       afterLogout: true,
     });
     expect(facts.location).toContain('OS keychain');
+    expect(leaked(out.stdout + out.stderr, [rt])).toBeUndefined();
+  });
+
+  it('recovers the rotated token a killed refresh left sealed beside the keychain (unreadable on disk)', async () => {
+    const d = sandbox().description;
+    const rt = await controlClient(d.control).mintRefreshToken({ username: 'alice' });
+    const env = { CANARY_RT: rt, ISSUER: d.issuer, CLIENT_ID: d.clients.native };
+    const out = await inSession(true, env, undefined, journalChild);
+    const facts = JSON.parse(out.stdout.trim().split('\n').pop()!);
+    expect(facts).toEqual({ copyReadable: false, idTokenParts: 3, copiesLeft: 0, storedIsNew: true });
     expect(leaked(out.stdout + out.stderr, [rt])).toBeUndefined();
   });
 

@@ -33,9 +33,9 @@ export function openTokenStore(
           },
         );
       }
-      return keychainStore(env);
+      return keychainStore(env, loginsDir(env));
     case 'auto': {
-      if (keychainAvailable(env)) return keychainStore(env);
+      if (keychainAvailable(env)) return keychainStore(env, loginsDir(env));
       const store = fileStore(loginsDir(env));
       if (!fallbackSaid) {
         fallbackSaid = true;

@@ -2,11 +2,17 @@
  * @module The OS keychain store (macOS Keychain, Windows Credential Manager, the Secret Service on Linux)
  * through @napi-rs/keyring. On Linux the entry is pinned to the Secret Service: the library would otherwise
  * fall back silently to kernel keyutils, which forgets everything at reboot.
+ *
+ * A keychain replaces an item atomically, but taking it is a round trip to another process: a rotated
+ * refresh token is first sealed into a file (journal.ts, under a key kept in the keychain as
+ * `<profile>.journal-key`), so a crash in that round trip loses nothing and the disk holds nothing readable.
  */
 import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { QindexError } from '../../errors.js';
-import type { TokenStore } from '../types.js';
+import type { StoredLogin, TokenStore } from '../types.js';
+import { removeCopies, seal, sealedCopies, unseal } from './journal.js';
 import { isInvalid, parseStoredLogin } from './parse.js';
 import type { Env } from './paths.js';
 
@@ -40,7 +46,8 @@ export function keychainAvailable(env: Env = process.env): boolean {
   }
 }
 
-export function keychainStore(env: Env = process.env): TokenStore {
+/** `journalDir`: where sealed copies go (the file store's directory); absent, none are made. */
+export function keychainStore(env: Env = process.env, journalDir?: string): TokenStore {
   const where = (profile: string) => `OS keychain (service "${KEYCHAIN_SERVICE}", account "${profile}")`;
   const call = async <T>(profile: string, what: string, fn: (e: AsyncEntry) => Promise<T>): Promise<T> => {
     try {
@@ -49,7 +56,20 @@ export function keychainStore(env: Env = process.env): TokenStore {
       throw keychainError(e, what, where(profile));
     }
   };
-  return {
+  // Fetched under the entry's lock before a refresh (in recover), so sealing needs no keychain call.
+  const secrets = new Map<string, Buffer>();
+  const journalKey = async (profile: string): Promise<Buffer> => {
+    const account = `${profile}.journal-key`;
+    let text = await call(account, 'read', (e) => e.getPassword());
+    if (!text) {
+      text = randomBytes(32).toString('base64');
+      await call(account, 'write', (e) => e.setPassword(text!));
+    }
+    const secret = Buffer.from(text, 'base64');
+    secrets.set(profile, secret);
+    return secret;
+  };
+  const store: TokenStore = {
     kind: 'keychain',
     location: where,
     async read(profile) {
@@ -68,12 +88,43 @@ export function keychainStore(env: Env = process.env): TokenStore {
       return parsed;
     },
     async write(profile, login) {
+      const secret = secrets.get(profile);
+      const copy = journalDir && secret ? seal(journalDir, profile, login, secret) : undefined;
       await call(profile, 'write', (e) => e.setPassword(JSON.stringify(login)));
+      if (copy) await removeCopies([copy]);
+    },
+    async recover(profile) {
+      const none = { recovered: false, removed: 0 };
+      if (!journalDir) return none;
+      let current: StoredLogin | undefined;
+      try {
+        current = await store.read(profile);
+      } catch {
+        return none; // a damaged entry is left as it is, like the file store's
+      }
+      const copies = await sealedCopies(journalDir, profile);
+      if (!current && copies.length === 0) return none; // nothing to protect: no journal key yet
+      const secret = secrets.get(profile) ?? (await journalKey(profile));
+      if (copies.length === 0) return none;
+      let newest: StoredLogin | undefined;
+      let at = current ? Date.parse(current.updatedAt) : -Infinity;
+      for (const path of copies) {
+        const login = await unseal(path, profile, secret);
+        const t = login ? Date.parse(login.updatedAt) : NaN;
+        if (t > at) [newest, at] = [login, t];
+      }
+      if (newest) await call(profile, 'write', (e) => e.setPassword(JSON.stringify(newest)));
+      await removeCopies(copies);
+      return { recovered: newest !== undefined, removed: copies.length - (newest ? 1 : 0) };
     },
     async remove(profile) {
+      if (journalDir) await removeCopies(await sealedCopies(journalDir, profile));
+      secrets.delete(profile);
+      await call(`${profile}.journal-key`, 'delete', (e) => e.deleteCredential()).catch(() => undefined);
       return call(profile, 'delete', (e) => e.deleteCredential());
     },
   };
+  return store;
 }
 
 function keychainError(e: unknown, what: string, where: string): QindexError {
