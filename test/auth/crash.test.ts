@@ -190,11 +190,14 @@ describe('a sign-in lock whose holder is gone', () => {
         if (m) resolve(Number(m[1]));
       }),
     );
-    const e = await busy(withProfileLock('default', { dir: locks, waitMs: 300 }, ran));
-    expect(e.message).toContain(`qindex-mcp process ${pid} on ${hostname()}`);
-    expect(e.retryable).toBe(true);
-    child.kill('SIGKILL');
-    await exited;
+    try {
+      const e = await busy(withProfileLock('default', { dir: locks, waitMs: 300 }, ran));
+      expect(e.message).toContain(`qindex-mcp process ${pid} on ${hostname()}`);
+      expect(e.retryable).toBe(true);
+    } finally {
+      child.kill('SIGKILL'); // it never exits by itself
+      await exited;
+    }
     // The dead holder's lock is still there; its heartbeat is fresh, so only the pid check can free it
     // within this wait (a stale-by-age rule would need 15 s).
     expect(await readdir(locks)).toEqual(['default.lock']);
