@@ -12,13 +12,22 @@ import { createIamFederationExchange } from './iam-federation.js';
 import { createIdcExchange, type Exchange } from './idc.js';
 import { createIdcBrowserLogin } from './idc-login.js';
 import { isReusedAssertion } from './errors.js';
-import { memoizeCredentials, type MemoizedCredentials } from './memoize.js';
+import { memoizeCredentials } from './memoize.js';
+import type { ActingIdentity, CredentialProvider } from './provider.js';
 
 export type { BaseCredentials, StepEvent } from './chain.js';
 export type { AuthCodeGrant, IdcLogin } from './data-accessor.js';
 export type { ExchangeStep } from './errors.js';
 export { createIdcBrowserLogin, idcAuthorizeEndpoint } from './idc-login.js';
 export { ASSERTION_REUSED, isExpiredCredentials, isReusedAssertion } from './errors.js';
+export { memoizeCredentials, refreshAt, type FetchOptions, type MemoizeOptions } from './memoize.js';
+export type {
+  ActingIdentity,
+  AwsCredentialIdentity,
+  CredentialProvider,
+  CredentialSource,
+  MemoizedCredentials,
+} from './provider.js';
 
 export interface CredentialProviderDeps {
   /** A brand-new ID token for every exchange (sign-in's refresh grant); never a cached one. */
@@ -32,19 +41,6 @@ export interface CredentialProviderDeps {
   onStep?: (event: StepEvent) => void;
   /** Clock in ms, for tests of renewal; default Date.now. */
   now?: () => number;
-}
-
-/** Who the credentials act for, without any secret. */
-export interface ActingIdentity {
-  mode: QindexConfig['mode']['type'];
-  subject?: string;
-  email?: string;
-  issuer?: string;
-}
-
-export interface CredentialProvider extends MemoizedCredentials {
-  /** Who the last successful exchange acted for; undefined before the first one. */
-  identity(): ActingIdentity | undefined;
 }
 
 export function createCredentialProvider(

@@ -1,9 +1,11 @@
 /**
- * @module The credential cache every identity mode sits behind: one in-flight exchange shared by all
- * callers, never a cached failure, renewal a margin before expiry, and `forceRefresh`/`invalidate`
- * for callers that saw the credentials refused.
+ * @module The one credential memoizer (the identity chain and the HTTP transport's Redis cache both sit
+ * behind it): one in-flight fetch shared by all callers, never a cached failure, renewal a margin before
+ * expiry (capped at half the lifetime, so short sessions are not renewed on every call), `forceRefresh`,
+ * and `invalidate(stale)` for callers that saw the credentials refused.
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
+import type { MemoizedCredentials } from './provider.js';
 
 export interface MemoizeOptions {
   /** Renew this long before `expiration` (capped at half the credentials' lifetime). */
@@ -12,33 +14,41 @@ export interface MemoizeOptions {
   now?: () => number;
 }
 
-export interface MemoizedCredentials {
-  (options?: { forceRefresh?: boolean }): Promise<AwsCredentialIdentity>;
-  /**
-   * Tells the AWS SDK that this function is its own cache: the SDK then calls it on every request
-   * instead of wrapping it in a second cache that `invalidate()` could not reach.
-   */
-  readonly memoized: true;
-  /**
-   * Drops the cached credentials so the next call exchanges again. With `stale`, only when the cache
-   * still holds those credentials: fifty callers that saw the same expired session cause one exchange.
-   */
-  invalidate(stale?: AwsCredentialIdentity): void;
+/** What the memoizer tells a fetch, so that a cache beneath it (Redis) can be skipped when it must be. */
+export interface FetchOptions {
+  /** The caller asked for new credentials. */
+  forceRefresh: boolean;
+  /** The credentials last dropped by `invalidate(stale)`: refused upstream, whatever their expiry says. */
+  refused?: Pick<AwsCredentialIdentity, 'accessKeyId'>;
+}
+
+/** When credentials fetched at `fetchedAt` should be renewed: the one rule, for every cache. */
+export function refreshAt(
+  credentials: AwsCredentialIdentity,
+  marginSeconds: number,
+  fetchedAt: number,
+): number {
+  if (!credentials.expiration) return Number.POSITIVE_INFINITY;
+  const expiresAt = credentials.expiration.getTime();
+  const margin = Math.min(marginSeconds * 1000, Math.max(0, expiresAt - fetchedAt) / 2);
+  return expiresAt - margin;
 }
 
 export function memoizeCredentials(
-  fetch: () => Promise<AwsCredentialIdentity>,
+  fetch: (options: FetchOptions) => Promise<AwsCredentialIdentity>,
   options: MemoizeOptions,
 ): MemoizedCredentials {
   const now = options.now ?? Date.now;
   let cached: { credentials: AwsCredentialIdentity; refreshAt: number } | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
+  let refused: FetchOptions['refused'];
 
-  const start = (): Promise<AwsCredentialIdentity> => {
+  const start = (forceRefresh: boolean): Promise<AwsCredentialIdentity> => {
     pending ??= (async () => {
       try {
-        const credentials = await fetch();
-        cached = { credentials, refreshAt: refreshTime(credentials, options.refreshMarginSeconds, now()) };
+        const credentials = await fetch(refused ? { forceRefresh, refused } : { forceRefresh });
+        cached = { credentials, refreshAt: refreshAt(credentials, options.refreshMarginSeconds, now()) };
+        refused = undefined;
         return credentials;
       } finally {
         pending = undefined;
@@ -49,20 +59,16 @@ export function memoizeCredentials(
 
   const provider = async (opts?: { forceRefresh?: boolean }) => {
     if (pending) return pending;
-    if (cached && !opts?.forceRefresh && now() < cached.refreshAt) return cached.credentials;
-    return start();
+    const force = opts?.forceRefresh === true;
+    if (cached && !force && now() < cached.refreshAt) return cached.credentials;
+    return start(force);
   };
   return Object.assign(provider, {
     memoized: true as const,
-    invalidate(stale?: AwsCredentialIdentity) {
-      if (!stale || cached?.credentials.accessKeyId === stale.accessKeyId) cached = undefined;
+    invalidate(stale?: Pick<AwsCredentialIdentity, 'accessKeyId'>) {
+      if (stale && cached && cached.credentials.accessKeyId !== stale.accessKeyId) return;
+      cached = undefined;
+      if (stale) refused = { accessKeyId: stale.accessKeyId };
     },
   });
-}
-
-function refreshTime(credentials: AwsCredentialIdentity, marginSeconds: number, fetchedAt: number): number {
-  if (!credentials.expiration) return Number.POSITIVE_INFINITY;
-  const expiresAt = credentials.expiration.getTime();
-  const margin = Math.min(marginSeconds * 1000, Math.max(0, expiresAt - fetchedAt) / 2);
-  return expiresAt - margin;
 }

@@ -12,8 +12,8 @@ import {
   SearchRelevantContentCommand,
 } from '@aws-sdk/client-qbusiness';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
-import type { AwsCredentialIdentity } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
+import type { CredentialSource, MemoizedCredentials } from '../identity/provider.js';
 import { sdkLogger, type Logger } from '../log.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { configuredResourceMissing } from './errors.js';
@@ -33,13 +33,6 @@ import {
 } from './types.js';
 
 export * from './types.js';
-
-/** An AWS SDK v3 credential provider (src/identity builds the identity-aware one). */
-export interface CredentialProvider {
-  (options?: { forceRefresh?: boolean }): Promise<AwsCredentialIdentity>;
-  /** Drops `stale` if it is still the cached value (src/identity's memoized provider has it). */
-  invalidate?(stale?: AwsCredentialIdentity): void;
-}
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -90,7 +83,8 @@ export interface QClient {
 }
 
 export interface QClientDeps {
-  credentials: CredentialProvider;
+  /** src/identity's memoized provider (its `invalidate` renews refused credentials), or a bare source. */
+  credentials: MemoizedCredentials | CredentialSource;
   logger: Logger;
   /** Backoff base for retries, in ms (default 200). */
   retryBaseDelayMs?: number;
@@ -143,8 +137,9 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     // The provider is its own (and the SDK's only) cache: dropping the refused credentials there is
     // enough; the retried request then waits on the one renewal however many calls saw them expire.
     renewCredentials: async (refused) => {
-      if (deps.credentials.invalidate) deps.credentials.invalidate(refused);
-      else await deps.credentials({ forceRefresh: true });
+      const credentials = deps.credentials;
+      if ('invalidate' in credentials) credentials.invalidate(refused);
+      else await credentials({ forceRefresh: true });
     },
   };
   const applicationId = config.q.applicationId;

@@ -1,16 +1,17 @@
 /**
  * The Redis shared credential cache against a real redis-server: two "replicas" wrapping the same user
  * make one exchange between them; entries are encrypted (no secret readable in Redis) and bound to their
- * key; a wrong key reads as a miss; expiry follows the credentials.
+ * key; a wrong key reads as a miss; expiry follows the credentials; short sessions are kept (the
+ * memoizer's margin cap) and credentials Q refused are renewed past the exchange's own cache.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { memoizeCredentials, type CredentialSource } from '../../src/identity/index.js';
 import { createLogger } from '../../src/log.js';
 import {
   createSharedCredentialCache,
   parseCacheKey,
-  type CredentialProvider,
   type Credentials,
 } from '../../src/server/http/shared-cache.js';
 import { startRedis, type RedisServer } from './redis.js';
@@ -30,7 +31,7 @@ afterAll(async () => {
 const SECRET = 'canary-secret-key-' + randomBytes(8).toString('hex');
 function countingExchange(delayMs = 100, lifetimeMs = 3_600_000) {
   const calls = { n: 0 };
-  const exchange: CredentialProvider = async () => {
+  const exchange: CredentialSource = async () => {
     calls.n++;
     await new Promise((r) => setTimeout(r, delayMs));
     return {
@@ -104,6 +105,40 @@ describe('shared credential cache', () => {
     expect((await gone.wrap('user-5', e.exchange)()).secretAccessKey).toBe(SECRET);
     expect(e.calls.n).toBe(1);
     await gone.close();
+  });
+
+  it('keeps credentials shorter-lived than twice the margin, on this replica and for the next', async () => {
+    // 10-minute sessions with a 30-minute margin: renewing "30 minutes before expiry" would mean on every call.
+    const key = randomBytes(32);
+    const a = createSharedCredentialCache({ url: redis.url, key, logger, marginSeconds: 1800 });
+    const b = createSharedCredentialCache({ url: redis.url, key, logger, marginSeconds: 1800 });
+    const ea = countingExchange(1, 600_000);
+    const eb = countingExchange(1, 600_000);
+    const pa = a.wrap('user-6', ea.exchange);
+    const first = await pa();
+    expect((await pa()).accessKeyId).toBe(first.accessKeyId);
+    expect((await b.wrap('user-6', eb.exchange)()).accessKeyId).toBe(first.accessKeyId);
+    expect([ea.calls.n, eb.calls.n]).toEqual([1, 0]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('renews credentials Q refused even when the exchange behind it still caches them', async () => {
+    const a = createSharedCredentialCache({
+      url: redis.url,
+      key: randomBytes(32),
+      logger,
+      marginSeconds: 300,
+    });
+    const e = countingExchange(1);
+    // As in bearer mode: the user's exchange is src/identity's memoized provider.
+    const inner = memoizeCredentials(() => e.exchange(), { refreshMarginSeconds: 300 });
+    const provider = a.wrap('user-7', inner);
+    const refused = await provider();
+    provider.invalidate(refused);
+    const renewed = await provider();
+    expect(renewed.accessKeyId).not.toBe(refused.accessKeyId);
+    expect(e.calls.n).toBe(2);
+    await a.close();
   });
 
   it('requires a 32-byte base64 key', () => {

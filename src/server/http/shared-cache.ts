@@ -3,6 +3,7 @@
  * exchange per user: the first replica takes a short lock (SET NX PX), exchanges, and stores the
  * credentials AES-256-GCM encrypted (key from configuration, the Redis key as associated data) with a
  * TTL equal to their expiry; the others wait for the entry instead of replaying the user's assertion.
+ * Each replica keeps the result behind src/identity's memoizer, renewing when the entry says.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,25 +11,33 @@ import { Redis } from 'ioredis';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../../log.js';
 import { QindexError } from '../../errors.js';
+import {
+  memoizeCredentials,
+  refreshAt,
+  type ActingIdentity,
+  type CredentialProvider,
+  type CredentialSource,
+  type FetchOptions,
+} from '../../identity/index.js';
 
 export type Credentials = AwsCredentialIdentity;
-export interface CredentialProvider {
-  (options?: { forceRefresh?: boolean }): Promise<Credentials>;
-  /** Drops `stale` if still cached, so the next call renews (the Q client calls it on ExpiredToken). */
-  invalidate?(stale?: { accessKeyId: string }): void;
-  /** Whom the current credentials were exchanged for (the assertion's email); undefined before any. */
-  identity?(): { email?: string | undefined } | undefined;
-}
 
-/** Credentials and the email of the assertion they were exchanged with, stored together. */
+/** One user's exchange: src/identity's provider (memoized, knows whom it acts for) or a bare source. */
+export type UserExchange = CredentialSource & Partial<Pick<CredentialProvider, 'invalidate' | 'identity'>>;
+
+/**
+ * Credentials, whom they act for (IdC matched the assertion's email to its user), and when the replica
+ * that exchanged them will renew them (the memoizer's rule at exchange time), stored together.
+ */
 interface Stored {
   credentials: Credentials;
-  email: string | undefined;
+  identity: ActingIdentity | undefined;
+  refreshAt: number;
 }
 
 export interface SharedCredentialCache {
   /** Wraps one user's exchange; `userKey` identifies the user (issuer, subject, tenant). */
-  wrap(userKey: string, exchange: CredentialProvider): CredentialProvider;
+  wrap(userKey: string, exchange: UserExchange): CredentialProvider;
   close(): Promise<void>;
 }
 
@@ -56,13 +65,22 @@ export function parseCacheKey(base64: string | undefined): Buffer {
   return key;
 }
 
-/** This replica's own exchange, with whom it was for (the other replicas read that from the entry). */
+/**
+ * This replica's own exchange, with whom it was for (the other replicas read that from the entry).
+ * Credentials refused upstream are dropped from the exchange's own cache first, or it would return them.
+ */
 async function ownExchange(
-  exchange: CredentialProvider,
-  opts: { forceRefresh?: boolean } | undefined,
+  exchange: UserExchange,
+  opts: FetchOptions,
+  marginSeconds: number,
 ): Promise<Stored> {
-  const credentials = await exchange(opts);
-  return { credentials, email: exchange.identity?.()?.email };
+  if (opts.refused) exchange.invalidate?.(opts.refused);
+  const credentials = await exchange(opts.forceRefresh ? { forceRefresh: true } : undefined);
+  return {
+    credentials,
+    identity: exchange.identity?.(),
+    refreshAt: refreshAt(credentials, marginSeconds, Date.now()),
+  };
 }
 
 /** Marks a failure of the exchange itself (not of Redis), so it is not retried without the cache. */
@@ -84,15 +102,12 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
     options.logger.warn({ err: e.message }, 'shared credential cache: redis error'),
   );
   const lockMs = options.lockMs ?? 15_000;
-  const margin = options.marginSeconds * 1000;
   const defaultTtl = options.defaultTtlMs ?? 15 * 60_000;
-  const fresh = (c: Credentials | undefined) =>
-    !!c && (c.expiration?.getTime() ?? Infinity) - margin > Date.now();
 
   const redisKey = (userKey: string) =>
     `qindex:creds:${createHmac('sha256', options.key).update(userKey).digest('base64url')}`;
 
-  const encrypt = (key: string, { credentials: c, email }: Stored) => {
+  const encrypt = (key: string, { credentials: c, identity, refreshAt: renewAt }: Stored) => {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', options.key, iv);
     cipher.setAAD(Buffer.from(key));
@@ -101,7 +116,8 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
       secretAccessKey: c.secretAccessKey,
       sessionToken: c.sessionToken,
       expiration: c.expiration?.toISOString(),
-      email,
+      identity,
+      refreshAt: Number.isFinite(renewAt) ? renewAt : undefined,
     });
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
@@ -113,11 +129,22 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
       decipher.setAAD(Buffer.from(key));
       decipher.setAuthTag(raw.subarray(12, 28));
       const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-      const { email, expiration, ...o } = JSON.parse(plain) as {
+      const {
+        identity,
+        expiration,
+        refreshAt: renewAt,
+        ...o
+      } = JSON.parse(plain) as {
         expiration?: string;
-        email?: string;
+        identity?: ActingIdentity;
+        refreshAt?: number;
       } & Credentials;
-      return { credentials: { ...o, expiration: expiration ? new Date(expiration) : undefined }, email };
+      const credentials = { ...o, expiration: expiration ? new Date(expiration) : undefined };
+      return {
+        credentials,
+        identity,
+        refreshAt: renewAt ?? refreshAt(credentials, options.marginSeconds, Date.now()),
+      };
     } catch {
       // A wrong key or a tampered entry reads as a miss.
       return undefined;
@@ -131,13 +158,13 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
 
   async function sharedExchange(
     userKey: string,
-    exchange: CredentialProvider,
-    force: boolean,
-    refusedKeyId: string | undefined,
+    exchange: UserExchange,
+    opts: FetchOptions,
   ): Promise<Stored> {
+    let force = opts.forceRefresh;
     // Credentials Q already refused as expired are not fresh, whatever their expiry says.
     const usable = (s: Stored | undefined) =>
-      fresh(s?.credentials) && s!.credentials.accessKeyId !== refusedKeyId;
+      !!s && Date.now() < s.refreshAt && s.credentials.accessKeyId !== opts.refused?.accessKeyId;
     const key = redisKey(userKey);
     const lockKey = `${key}:lock`;
     const deadline = Date.now() + lockMs * 2;
@@ -152,11 +179,13 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
           // Another replica may have stored fresh credentials between our read and the lock.
           const cached = force ? undefined : await read(key);
           if (usable(cached)) return cached!;
-          const stored = await ownExchange(exchange, force ? { forceRefresh: true } : undefined).catch(
-            (e: unknown) => {
-              throw new ExchangeFailed(e);
-            },
-          );
+          const stored = await ownExchange(
+            exchange,
+            { ...opts, forceRefresh: force },
+            options.marginSeconds,
+          ).catch((e: unknown) => {
+            throw new ExchangeFailed(e);
+          });
           const ttl = (stored.credentials.expiration?.getTime() ?? Date.now() + defaultTtl) - Date.now();
           if (ttl > 0) await redis.set(key, encrypt(key, stored), 'PX', Math.floor(ttl));
           return stored;
@@ -179,34 +208,20 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
 
   return {
     wrap(userKey, exchange) {
-      let memo: Stored | undefined;
-      let refusedKeyId: string | undefined;
-      let inFlight: Promise<Credentials> | undefined;
-      const provider = async (opts?: { forceRefresh?: boolean }) => {
-        const force = opts?.forceRefresh === true;
-        if (!force && fresh(memo?.credentials)) return memo!.credentials;
-        inFlight ??= sharedExchange(userKey, exchange, force, refusedKeyId)
-          .catch((e: unknown) => {
-            if (e instanceof ExchangeFailed) throw e.error;
-            if (e instanceof QindexError) throw e;
-            // Redis unreachable: serve from this replica's own exchange rather than fail the user.
-            options.logger.warn({ err: (e as Error).message }, 'shared credential cache unavailable');
-            return ownExchange(exchange, opts);
-          })
-          .then((s) => (memo = s).credentials)
-          .finally(() => (inFlight = undefined));
-        return inFlight;
+      let identity: ActingIdentity | undefined;
+      const fetch = async (opts: FetchOptions) => {
+        const stored = await sharedExchange(userKey, exchange, opts).catch((e: unknown) => {
+          if (e instanceof ExchangeFailed) throw e.error;
+          if (e instanceof QindexError) throw e;
+          // Redis unreachable: serve from this replica's own exchange rather than fail the user.
+          options.logger.warn({ err: (e as Error).message }, 'shared credential cache unavailable');
+          return ownExchange(exchange, opts, options.marginSeconds);
+        });
+        identity = stored.identity;
+        return stored.credentials;
       };
-      // `memoized` tells the AWS SDK this is its only cache, so `invalidate` reaches every caller.
-      return Object.assign(provider, {
-        memoized: true as const,
-        identity: () => (memo ? { email: memo.email } : undefined),
-        invalidate(stale?: { accessKeyId: string }) {
-          if (stale && memo && memo.credentials.accessKeyId !== stale.accessKeyId) return;
-          memo = undefined;
-          refusedKeyId = stale?.accessKeyId;
-        },
-      });
+      const memoized = memoizeCredentials(fetch, { refreshMarginSeconds: options.marginSeconds });
+      return Object.assign(memoized, { identity: () => identity });
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());

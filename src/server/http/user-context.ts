@@ -4,12 +4,12 @@
  * shared across replicas through Redis, and their own Q client.
  */
 import type { QindexConfig } from '../../config/schema.js';
-import { ASSERTION_REUSED, createCredentialProvider } from '../../identity/index.js';
+import { ASSERTION_REUSED, createCredentialProvider, type CredentialProvider } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { QindexError } from '../../errors.js';
 import { createQClient, type QClientDeps } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
-import type { CredentialProvider, SharedCredentialCache } from './shared-cache.js';
+import type { SharedCredentialCache } from './shared-cache.js';
 import type { UserIdentity } from './user-cache.js';
 
 export interface UserContext {

@@ -5,11 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QindexError } from '../../../errors.js';
-import { ASSERTION_REUSED } from '../../../identity/index.js';
+import { ASSERTION_REUSED, type CredentialProvider } from '../../../identity/index.js';
 import { createLogger } from '../../../log.js';
 import type { ToolContext } from '../../../tools/context.js';
 import { errorAnswer } from '../http-error.js';
-import type { CredentialProvider } from '../shared-cache.js';
 import type { Principal } from './auth.js';
 import { needsCredentials, warmCredentials } from './credentials.js';
 
