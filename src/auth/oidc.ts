@@ -1,14 +1,15 @@
 /**
- * @module The IdP connection: discovery into an openid-client `Configuration` (once per sign-in, failures
- * not cached), the IdP's JWKS for ID token checks, and the one place OAuth/network failures become
- * QindexErrors that name the URL and say what to do. Plain HTTP is allowed only for loopback issuers.
+ * @module The IdP connection: discovery (discovery.ts) into an openid-client `Configuration` (once per
+ * sign-in, failures not cached), the IdP's JWKS for ID token checks, and the one place OAuth/network
+ * failures become QindexErrors that name the URL and say what to do. Plain HTTP only for loopback issuers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { QindexError } from '../errors.js';
-import { isLoopback } from '../config/loopback.js';
 import type { IdpConfig } from '../config/schema.js';
+import { discover, discoveryUrl as discoveryUrlOf, requireSecureUrl } from './discovery.js';
+import { networkCode } from './network.js';
 
 export interface Oidc {
   issuer: string;
@@ -37,39 +38,30 @@ const ASYMMETRIC = [
 ];
 
 export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } = {}): Oidc {
-  const issuerUrl = new URL(idp.issuer);
-  const insecure = issuerUrl.protocol === 'http:';
-  if (insecure && !isLoopback(issuerUrl.hostname)) {
-    throw new QindexError('insecure_issuer', `The issuer ${idp.issuer} uses plain HTTP.`, {
-      remedy:
-        'Use the https:// issuer URL (plain HTTP is allowed only for loopback test IdPs: localhost, 127.0.0.0/8, [::1]).',
-    });
-  }
-  const discoveryUrl = `${idp.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  requireSecureUrl(idp.issuer, 'issuer');
+  const insecure = new URL(idp.issuer).protocol === 'http:';
+  const discoveryUrl = discoveryUrlOf(idp.issuer);
+  const timeout = options.timeoutSeconds ?? 15;
   let pending: Promise<client.Configuration> | undefined;
   let jwks: JWTVerifyGetKey | undefined;
 
   const configuration = () => {
-    pending ??= client
-      .discovery(
-        issuerUrl,
-        idp.clientId,
-        idp.clientSecret ? { client_secret: idp.clientSecret } : undefined,
-        idp.clientSecret ? undefined : client.None(),
-        { execute: insecure ? [client.allowInsecureRequests] : [], timeout: options.timeoutSeconds ?? 15 },
-      )
-      .then((c) => {
+    pending ??= discover(idp.issuer, { timeoutSeconds: timeout })
+      .then((metadata) => {
+        const c = new client.Configuration(
+          metadata,
+          idp.clientId,
+          idp.clientSecret ? { client_secret: idp.clientSecret } : undefined,
+          idp.clientSecret ? undefined : client.None(),
+        );
+        if (insecure) client.allowInsecureRequests(c);
+        c.timeout = timeout;
         c[client.customFetch] = tappingFetch;
         return c;
       })
       .catch((e: unknown) => {
         pending = undefined;
-        throw oidcError(e, {
-          action: 'discovery',
-          url: discoveryUrl,
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-        });
+        throw e;
       });
     return pending;
   };
@@ -133,18 +125,6 @@ export interface ErrorContext {
   clientId: string;
   profile?: string;
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
 
 /** Turns an openid-client/fetch failure into a QindexError; messages carry URLs and OAuth error codes, never tokens. */
 export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
@@ -235,14 +215,4 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
   }
   const message = e instanceof Error ? e.message : String(e);
   return new QindexError('idp_error', `The sign-in request to ${ctx.url} failed: ${message}`, { cause: e });
-}
-
-function networkCode(e: unknown): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (cur instanceof TypeError && cur.message === 'fetch failed' && !(cur as { cause?: unknown }).cause)
-      return 'fetch failed';
-  }
-  return undefined;
 }

@@ -4,7 +4,7 @@
  * HMAC, so an RSA public key can never be used as an HMAC secret).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { isLoopback } from '../../config/loopback.js';
+import { discover, requireSecureUrl } from '../../auth/discovery.js';
 import { QindexError } from '../../errors.js';
 
 export interface VerifiedToken {
@@ -40,22 +40,10 @@ const invalid = (message: string, cause?: unknown) =>
     cause,
   });
 
-/**
- * Signing keys fetched over plain HTTP could be swapped on the way, and then anyone could mint tokens for
- * any user or tenant: https only, except for a loopback test IdP (as sign-in's own rule, src/auth/oidc.ts).
- */
-function requireHttps(url: string, what: string): void {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'https:' || (protocol === 'http:' && isLoopback(hostname))) return;
-  throw new QindexError('insecure_issuer', `The ${what} ${url} does not use https.`, {
-    remedy:
-      'Use https:// URLs for idp.issuer and http.jwksUri (plain HTTP only for a loopback test IdP: localhost, 127.0.0.0/8, [::1]).',
-  });
-}
-
 export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
-  requireHttps(options.issuer, 'issuer');
-  if (options.jwksUri) requireHttps(options.jwksUri, 'JWKS URI');
+  // Keys over plain HTTP could be swapped on the way to mint tokens for anyone (src/auth/discovery.ts).
+  requireSecureUrl(options.issuer, 'issuer');
+  if (options.jwksUri) requireSecureUrl(options.jwksUri, 'JWKS URI');
   const allowed = options.algorithms.filter((a) => a !== 'none' && !a.startsWith('HS'));
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const keySet = () => {
@@ -90,22 +78,12 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   };
 }
 
+/** http.jwksUri, else the jwks_uri of the issuer's discovery document (sign-in's discovery, checked the same way). */
 async function resolveJwksUri(options: BearerVerifierOptions): Promise<string> {
   if (options.jwksUri) return options.jwksUri;
-  const url = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  } catch (e) {
-    throw unavailable(`Could not reach the identity provider's discovery document at ${url}.`, e);
-  }
-  if (!response.ok)
-    throw unavailable(`The identity provider's discovery document answered ${response.status}.`);
-  const doc = (await response.json()) as { jwks_uri?: unknown };
-  if (typeof doc.jwks_uri !== 'string')
-    throw unavailable(`The discovery document at ${url} names no jwks_uri.`);
-  requireHttps(doc.jwks_uri, 'JWKS URI in the discovery document');
-  return doc.jwks_uri;
+  const { jwks_uri: uri } = await discover(options.issuer, { timeoutSeconds: 10 });
+  if (!uri) throw unavailable(`The discovery document of ${options.issuer} names no jwks_uri.`);
+  return uri;
 }
 
 const unavailable = (message: string, cause?: unknown) =>
