@@ -4,9 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { commands, nodeSupportNotice } from './cli/index.js';
-import { describeError } from './errors.js';
+import { recordInvocation } from './config/invocation.js';
+import { renderError } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
+  // Fix-it messages repeat the command the way it was run here (program, --config, --profile …).
+  recordInvocation();
   const [name, ...rest] = argv;
   if (!name) {
     process.stderr.write(usage());
@@ -62,7 +65,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`qindex-mcp: ${describeError(error)}\n`);
+    process.stderr.write(`qindex-mcp: ${renderError(error, { audience: 'cli' }).text}\n`);
     process.exitCode = 1;
   },
 );

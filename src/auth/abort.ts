@@ -2,11 +2,12 @@
  * @module Ends a login wait promptly on Ctrl-C (the caller's AbortSignal) or on its time limit, with a
  * QindexError that says which of the two happened.
  */
-import { QindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError } from '../errors.js';
 
 export interface Deadline {
   signal: AbortSignal;
-  /** Rejects with login_cancelled / login_timeout as soon as the signal fires. */
+  /** Rejects with cancelled / login_timeout as soon as the signal fires. */
   aborted: Promise<never>;
   dispose(): void;
 }
@@ -15,10 +16,14 @@ export function deadline(
   timeoutSeconds: number,
   userSignal: AbortSignal | undefined,
   what: string,
+  options: { remedy?: string } = {},
 ): Deadline {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(timeoutError(timeoutSeconds, what)), timeoutSeconds * 1000);
-  const onUser = () => controller.abort(new QindexError('login_cancelled', `The ${what} was cancelled.`));
+  const timer = setTimeout(
+    () => controller.abort(timeoutError(timeoutSeconds, what, options.remedy)),
+    timeoutSeconds * 1000,
+  );
+  const onUser = () => controller.abort(new QindexError(ErrorCode.Cancelled, `The ${what} was cancelled.`));
   if (userSignal?.aborted) onUser();
   userSignal?.addEventListener('abort', onUser, { once: true });
   let reject!: (e: unknown) => void;
@@ -37,8 +42,8 @@ export function deadline(
   };
 }
 
-function timeoutError(seconds: number, what: string): QindexError {
-  return new QindexError('login_timeout', `The ${what} was not completed within ${seconds} s.`, {
-    remedy: 'Run `qindex-mcp login` again (use --timeout to allow more time).',
+function timeoutError(seconds: number, what: string, remedy: string | undefined): QindexError {
+  return new QindexError(ErrorCode.LoginTimeout, `The ${what} was not completed within ${seconds} s.`, {
+    remedy: remedy ?? `Run \`${commandLine('login')}\` again (use --timeout to allow more time).`,
   });
 }

@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError } from '../errors.js';
 
 export interface CallbackServer {
   redirectUri: string;
@@ -15,7 +16,14 @@ export interface CallbackServer {
   close(): Promise<void>;
 }
 
-export async function startCallbackServer(port: number, path: string): Promise<CallbackServer> {
+export async function startCallbackServer(
+  port: number,
+  path: string,
+  options: { offerDevice?: boolean } = {},
+): Promise<CallbackServer> {
+  // IAM Identity Center's login has no device alternative to suggest.
+  const device =
+    options.offerDevice === false ? '' : `, or use \`${commandLine('login', { device: true })}\``;
   let deliver!: (v: { url: URL; respond(status: number, html: string): void }) => void;
   const next = new Promise<{ url: URL; respond(status: number, html: string): void }>((r) => (deliver = r));
   let taken = false;
@@ -44,10 +52,10 @@ export async function startCallbackServer(port: number, path: string): Promise<C
       if (e.code === 'EADDRINUSE') {
         reject(
           new QindexError(
-            'port_in_use',
+            ErrorCode.PortInUse,
             `Port ${port} on 127.0.0.1 is already in use, so the sign-in callback cannot listen there.`,
             {
-              remedy: `Stop the program using port ${port} (e.g. \`lsof -i :${port}\`), or set idp.redirectPort to another port registered at the IdP (0 picks a free one), or use \`qindex-mcp login --device\`.`,
+              remedy: `Stop the program using port ${port} (e.g. \`lsof -i :${port}\`), or set idp.redirectPort to another port registered at the IdP (0 picks a free one)${device}.`,
               cause: e,
             },
           ),
@@ -55,7 +63,7 @@ export async function startCallbackServer(port: number, path: string): Promise<C
       } else
         reject(
           new QindexError(
-            'callback_listen_failed',
+            ErrorCode.CallbackListenFailed,
             `Cannot listen on 127.0.0.1:${port} for the sign-in callback (${e.code}).`,
             { cause: e },
           ),

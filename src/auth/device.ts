@@ -1,11 +1,12 @@
 /**
- * @module Device authorization grant (RFC 8628), the login for machines without a browser: shows the
- * verification URL, the user code and a QR code on stderr, then polls at the server's interval (slowing
- * down when told) until approval, denial, expiry, the time limit or Ctrl-C.
+ * @module Device authorization grant (RFC 8628), the login for machines without a browser. Starting it
+ * returns what to show (verification URL, user code, how long the wait lasts) as data, and the outcome
+ * as a promise that polls at the server's interval (slowing down when told) until approval, denial,
+ * expiry, the time limit or the caller's signal. The CLI prints the start; the server elicits its URL.
  */
 import * as client from 'openid-client';
-import qrcode from 'qrcode-terminal';
-import { QindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { deadline } from './abort.js';
 import { oidcError, type Oidc } from './oidc.js';
 import { toTokenSet, type TokenSet } from './tokens.js';
@@ -14,23 +15,37 @@ export interface DeviceLoginOptions {
   signal?: AbortSignal;
   /** Give up after this many seconds (capped by the device code's own lifetime). Default 600. */
   timeoutSeconds?: number;
-  /** Where the instructions go; default stderr (stdout may be a JSON-RPC channel). */
-  output?: NodeJS.WritableStream;
-  /** Print a QR code of the complete verification URL. Default true. */
-  qr?: boolean;
   profile?: string;
 }
 
-export async function deviceLogin(oidc: Oidc, options: DeviceLoginOptions = {}): Promise<TokenSet> {
+/** A started device sign-in: what the person needs, and its outcome. */
+export interface DeviceLoginStart<T = TokenSet> {
+  /** The page where the person enters `userCode`. */
+  verificationUri: string;
+  /** The same page with the code filled in, when the IdP offers one (a link, a QR code, an elicitation). */
+  verificationUriComplete?: string;
+  userCode: string;
+  /** Seconds this sign-in waits for approval: the code's lifetime or the time limit, whichever is shorter. */
+  expiresIn: number;
+  /** Which of the two bounds `expiresIn`. */
+  boundBy: 'code' | 'timeout';
+  /** The sign-in once approved; rejects on denial, expiry, the time limit or the signal. Never unhandled. */
+  completed: Promise<T>;
+}
+
+export async function startDeviceLogin(
+  oidc: Oidc,
+  options: DeviceLoginOptions = {},
+): Promise<DeviceLoginStart> {
   const configuration = await oidc.configuration();
   const metadata = configuration.serverMetadata();
   const ctx = { issuer: oidc.issuer, clientId: oidc.clientId, profile: options.profile };
   if (!metadata.device_authorization_endpoint) {
     throw new QindexError(
-      'device_unsupported',
+      ErrorCode.DeviceUnsupported,
       `The IdP at ${oidc.issuer} does not offer the device authorization grant.`,
       {
-        remedy: 'Use `qindex-mcp login --browser`.',
+        remedy: `Use \`${commandLine('login', { browser: true })}\`.`,
       },
     );
   }
@@ -40,33 +55,33 @@ export async function deviceLogin(oidc: Oidc, options: DeviceLoginOptions = {}):
   } catch (e) {
     throw oidcError(e, { ...ctx, action: 'device', url: metadata.device_authorization_endpoint });
   }
-  show(started, options.output ?? process.stderr, options.qr ?? true);
-
-  const limit = Math.min(options.timeoutSeconds ?? 600, started.expires_in);
+  const timeout = options.timeoutSeconds ?? 600;
+  const limit = Math.min(timeout, started.expires_in);
   const wait = deadline(limit, options.signal, 'device sign-in');
-  try {
-    const response = await Promise.race([
-      client.pollDeviceAuthorizationGrant(configuration, started, undefined, { signal: wait.signal }),
-      wait.aborted,
-    ]);
-    return await toTokenSet(oidc, response, { requireRefreshToken: true });
-  } catch (e) {
-    if (wait.signal.aborted) throw wait.signal.reason;
-    throw oidcError(e, { ...ctx, action: 'token', url: metadata.token_endpoint ?? oidc.issuer });
-  } finally {
-    wait.dispose();
-  }
-}
-
-function show(started: client.DeviceAuthorizationResponse, out: NodeJS.WritableStream, qr: boolean): void {
-  out.write(`\nTo sign in, open ${started.verification_uri}\nand enter the code: ${started.user_code}\n`);
-  const complete = started.verification_uri_complete;
-  if (complete) {
-    out.write(`\nOr open ${complete}`);
-    if (qr) qrcode.generate(complete, { small: true }, (code) => out.write(` or scan:\n${code}`));
-    out.write('\n');
-  }
-  out.write(
-    `\nWaiting for approval (the code expires in ${Math.round(started.expires_in / 60)} min; Ctrl-C to stop)…\n`,
-  );
+  const completed = (async () => {
+    try {
+      const response = await Promise.race([
+        client.pollDeviceAuthorizationGrant(configuration, started, undefined, { signal: wait.signal }),
+        wait.aborted,
+      ]);
+      return await toTokenSet(oidc, response, { requireRefreshToken: true });
+    } catch (e) {
+      if (wait.signal.aborted) throw wait.signal.reason;
+      throw oidcError(e, { ...ctx, action: 'token', url: metadata.token_endpoint ?? oidc.issuer });
+    } finally {
+      wait.dispose();
+    }
+  })();
+  // A caller that stops caring (an elicitation declined) must not leave an unhandled rejection behind.
+  completed.catch(() => undefined);
+  return {
+    verificationUri: started.verification_uri,
+    ...(started.verification_uri_complete
+      ? { verificationUriComplete: started.verification_uri_complete }
+      : {}),
+    userCode: started.user_code,
+    expiresIn: limit,
+    boundBy: timeout < started.expires_in ? 'timeout' : 'code',
+    completed,
+  };
 }

@@ -4,7 +4,7 @@
  * audience (and `azp` when there are several), expiry, and the nonce when one was sent.
  */
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 
 export interface IdTokenClaims extends JWTPayload {
   sub: string;
@@ -61,7 +61,7 @@ function reason(e: unknown): string {
 }
 
 function invalid(issuer: string, why: string, cause?: unknown): QindexError {
-  return new QindexError('id_token_invalid', `The ID token from ${issuer} was rejected: ${why}.`, {
+  return new QindexError(ErrorCode.IdTokenInvalid, `The ID token from ${issuer} was rejected: ${why}.`, {
     remedy:
       'Check idp.issuer and idp.clientId; if they are right, the IdP or the network path is misbehaving.',
     cause,

@@ -24,7 +24,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { isRunning, selfIdentity, type ProcessIdentity } from './process.js';
 import { ensureDir } from './store/file.js';
 
@@ -216,7 +216,7 @@ function busy(path: string, held: Held, waitMs: number): QindexError {
     ? `qindex-mcp process ${held.owner.pid} on ${held.owner.host}`
     : 'qindex-mcp process';
   return new QindexError(
-    'sign_in_busy',
+    ErrorCode.SignInBusy,
     `Another ${who} has held the sign-in lock ${path} for more than ${waitMs / 1000} s.`,
     {
       remedy:

@@ -6,7 +6,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import { QindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import type { IdpConfig } from '../config/schema.js';
 import { discover, discoveryUrl as discoveryUrlOf, requireSecureUrl } from './discovery.js';
 import { networkCode } from './network.js';
@@ -75,7 +76,11 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
     async keys() {
       if (jwks) return jwks;
       const uri = (await configuration()).serverMetadata().jwks_uri;
-      if (!uri) throw new QindexError('idp_metadata', `The IdP at ${idp.issuer} publishes no jwks_uri.`);
+      if (!uri)
+        throw new QindexError(
+          ErrorCode.IdpDiscoveryFailed,
+          `The IdP at ${idp.issuer} publishes no jwks_uri.`,
+        );
       jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000 });
       return jwks;
     },
@@ -129,12 +134,12 @@ export interface ErrorContext {
 /** Turns an openid-client/fetch failure into a QindexError; messages carry URLs and OAuth error codes, never tokens. */
 export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
   if (e instanceof QindexError) return e;
-  const login = `\`qindex-mcp login${ctx.profile && ctx.profile !== 'default' ? ` --profile ${ctx.profile}` : ''}\``;
+  const login = `\`${commandLine('login', { profile: ctx.profile })}\``;
   if (e instanceof client.ResponseBodyError) {
     const said = e.error_description ? `${e.error}: ${e.error_description}` : e.error;
     if (e.error === 'invalid_grant' && ctx.action === 'refresh') {
       return new QindexError(
-        'login_expired',
+        ErrorCode.LoginExpired,
         `The sign-in for profile "${ctx.profile ?? 'default'}" has expired or was revoked at ${ctx.issuer} (${said}).`,
         {
           remedy: `Sign in again with ${login}.`,
@@ -144,7 +149,7 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
     }
     if (e.error === 'invalid_client' || e.error === 'unauthorized_client') {
       return new QindexError(
-        'wrong_client',
+        ErrorCode.WrongClient,
         `The IdP at ${ctx.issuer} does not accept client id "${ctx.clientId}" (${said}).`,
         {
           remedy:
@@ -154,41 +159,49 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
       );
     }
     if (e.error === 'access_denied') {
-      return new QindexError('login_denied', `The sign-in was denied at ${ctx.issuer} (${said}).`, {
+      return new QindexError(ErrorCode.LoginDenied, `The sign-in was denied at ${ctx.issuer} (${said}).`, {
         remedy: `Run ${login} again and approve it.`,
         cause: e,
       });
     }
     if (e.error === 'expired_token') {
-      return new QindexError('login_timeout', 'The device code expired before the sign-in was approved.', {
-        remedy: `Run ${login} again and approve it sooner.`,
-        cause: e,
-      });
+      return new QindexError(
+        ErrorCode.LoginTimeout,
+        'The device code expired before the sign-in was approved.',
+        {
+          remedy: `Run ${login} again and approve it sooner.`,
+          cause: e,
+        },
+      );
     }
     if (e.error === 'invalid_scope') {
       return new QindexError(
-        'invalid_scope',
+        ErrorCode.InvalidScope,
         `The IdP at ${ctx.issuer} refused the requested scopes (${said}).`,
         { remedy: 'Check idp.scopes.', cause: e },
       );
     }
-    return new QindexError('idp_error', `The IdP answered ${e.status} at ${ctx.url} (${said}).`, {
+    return new QindexError(ErrorCode.IdpError, `The IdP answered ${e.status} at ${ctx.url} (${said}).`, {
       retryable: e.status >= 500 || e.status === 429,
       cause: e,
     });
   }
   const code = networkCode(e);
   if (code) {
-    return new QindexError('idp_unreachable', `Cannot reach the identity provider at ${ctx.url} (${code}).`, {
-      remedy: `Check the network and that idp.issuer (${ctx.issuer}) is right.`,
-      retryable: true,
-      cause: e,
-    });
+    return new QindexError(
+      ErrorCode.IdpUnavailable,
+      `Cannot reach the identity provider at ${ctx.url} (${code}).`,
+      {
+        remedy: `Check the network and that idp.issuer (${ctx.issuer}) is right.`,
+        retryable: true,
+        cause: e,
+      },
+    );
   }
   if (e instanceof client.ClientError && e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
     const status = (e.cause as Response | undefined)?.status;
     return new QindexError(
-      'idp_unavailable',
+      ErrorCode.IdpUnavailable,
       `The identity provider at ${ctx.url} answered HTTP ${status ?? '?'}.`,
       {
         remedy:
@@ -201,18 +214,24 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
     );
   }
   if (e instanceof client.ClientError && (e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT')) {
-    return new QindexError('idp_unreachable', `The identity provider at ${ctx.url} did not answer in time.`, {
-      retryable: true,
-      cause: e,
-    });
+    return new QindexError(
+      ErrorCode.IdpUnavailable,
+      `The identity provider at ${ctx.url} did not answer in time.`,
+      {
+        retryable: true,
+        cause: e,
+      },
+    );
   }
   if (e instanceof client.ClientError && /JWT|CLAIM|JSON_ATTRIBUTE/.test(e.code ?? '')) {
     return new QindexError(
-      'id_token_invalid',
+      ErrorCode.IdTokenInvalid,
       `The IdP's response from ${ctx.url} failed validation (${e.message}).`,
       { cause: e },
     );
   }
   const message = e instanceof Error ? e.message : String(e);
-  return new QindexError('idp_error', `The sign-in request to ${ctx.url} failed: ${message}`, { cause: e });
+  return new QindexError(ErrorCode.IdpError, `The sign-in request to ${ctx.url} failed: ${message}`, {
+    cause: e,
+  });
 }

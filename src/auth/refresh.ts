@@ -7,7 +7,7 @@
  */
 import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { oidcError, withTokenTap, type Oidc } from './oidc.js';
 import { refreshExpiry, toTokenSet, type TokenSet } from './tokens.js';
 
@@ -137,13 +137,13 @@ function gaveUp(
   const said = busy.said ? ` (${busy.said})` : '';
   if (busy.status === 429) {
     return new QindexError(
-      'idp_rate_limited',
+      ErrorCode.Throttled,
       `The identity provider at ${at.url} is rate-limiting sign-in: it answered HTTP 429${said} to ${tries}${more}.`,
       { remedy: 'Retry in a minute; the login is kept.', retryable: true },
     );
   }
   return new QindexError(
-    'idp_unavailable',
+    ErrorCode.IdpUnavailable,
     `The identity provider at ${at.url} answered HTTP 503${said} to ${tries}${more}.`,
     { remedy: 'Try again later; the login is kept.', retryable: true },
   );

@@ -3,7 +3,7 @@
  * (new or rotated) with its metadata. Built from openid-client's token response in one place.
  */
 import type * as client from 'openid-client';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { validateIdToken, type IdTokenClaims } from './id-token.js';
 import type { Oidc } from './oidc.js';
 import type { StoredLogin } from './types.js';
@@ -24,13 +24,13 @@ export async function toTokenSet(
   options: { nonce?: string; requireRefreshToken: boolean },
 ): Promise<TokenSet> {
   if (!response.id_token) {
-    throw new QindexError('no_id_token', `The IdP at ${oidc.issuer} returned no ID token.`, {
+    throw new QindexError(ErrorCode.NoIdToken, `The IdP at ${oidc.issuer} returned no ID token.`, {
       remedy: 'Include "openid" in idp.scopes.',
     });
   }
   if (options.requireRefreshToken && !response.refresh_token) {
     throw new QindexError(
-      'no_refresh_token',
+      ErrorCode.NoRefreshToken,
       `The IdP at ${oidc.issuer} returned no refresh token, so the login could not be kept.`,
       {
         remedy: 'Include "offline_access" in idp.scopes and allow refresh tokens for this client at the IdP.',

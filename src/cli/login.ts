@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openSignIn, type LoginInfo, type SignIn } from '../auth/index.js';
 import { commonFlagOptions, type FlagValues } from '../config/flags.js';
 import { loadConfig } from '../config/load.js';
-import { describeError } from '../errors.js';
+import { renderError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import type { CommandRunner } from './index.js';
 
@@ -57,7 +57,7 @@ export async function runCommand(body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    say(`qindex-mcp: ${describeError(e)}`);
+    say(`qindex-mcp: ${renderError(e, { audience: 'cli' }).text}`);
     return 1;
   }
 }

@@ -3,7 +3,8 @@
  */
 import type { CommandRunner } from './index.js';
 import type { SignIn } from '../auth/index.js';
-import { describeError, isQindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, hasCode, renderError } from '../errors.js';
 import { describeLogin, parseCommand, runCommand, signInFromFlags } from './login.js';
 
 const USAGE = `Usage: qindex-mcp whoami [--profile <name>] [--json] [--offline] [options]
@@ -30,9 +31,9 @@ async function check(signIn: SignIn): Promise<Checked> {
     await signIn.freshIdToken();
     return { status: 'signed_in' };
   } catch (e) {
-    if (isQindexError(e) && e.code === 'login_expired')
-      return { status: 'login_expired', note: describeError(e) };
-    return { status: 'signed_in', note: `not checked with the IdP: ${describeError(e)}` };
+    const said = renderError(e, { audience: 'cli' }).text;
+    if (hasCode(e, ErrorCode.LoginExpired)) return { status: 'login_expired', note: said };
+    return { status: 'signed_in', note: `not checked with the IdP: ${said}` };
   }
 }
 
@@ -42,7 +43,7 @@ export const whoami: CommandRunner = {
       const flags = parseCommand(args, { json: { type: 'boolean' }, offline: { type: 'boolean' } }, USAGE);
       if (typeof flags === 'number') return flags;
       const { signIn, profile } = await signInFromFlags(flags);
-      const login = `qindex-mcp login${profile === 'default' ? '' : ` --profile ${profile}`}`;
+      const login = commandLine('login', { profile });
       const info = await signIn.current();
       const { status, note } =
         info && !flags.offline

@@ -9,7 +9,8 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { decodeJwt } from 'jose';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { QindexConfig } from '../config/schema.js';
-import { QindexError, isQindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError, isQindexError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loginExpired, toIdentityError, type ExchangeStep } from './errors.js';
 
@@ -153,10 +154,14 @@ export async function freshToken(deps: ChainDeps): Promise<{ token: string; clai
       ? e
       : /invalid_grant/i.test(`${(e as { error?: string }).error ?? ''} ${(e as Error).message ?? ''}`)
         ? loginExpired(deps.config.profile, e)
-        : new QindexError('sign_in_failed', `Could not get a fresh ID token: ${(e as Error).message ?? e}.`, {
-            cause: e,
-            remedy: `Run \`qindex-mcp doctor\`; if the sign-in is the problem, run \`qindex-mcp login --profile ${deps.config.profile}\`.`,
-          });
+        : new QindexError(
+            ErrorCode.SignInFailed,
+            `Could not get a fresh ID token: ${(e as Error).message ?? e}.`,
+            {
+              cause: e,
+              remedy: `Run \`${commandLine('doctor')}\`; if the sign-in is the problem, run \`${commandLine('login', { profile: deps.config.profile })}\`.`,
+            },
+          );
     deps.onStep?.({ step, ok: false, error });
     throw error;
   }
@@ -191,7 +196,7 @@ export function requireIdentityContext(response: CreateTokenWithIAMResponse): st
   const context = identityContextOf(response);
   if (!context) {
     throw new QindexError(
-      'exchange_failed',
+      ErrorCode.ExchangeFailed,
       'CreateTokenWithIAM answered without an identity context (no sts:identity_context claim).',
       {
         remedy:
@@ -204,8 +209,8 @@ export function requireIdentityContext(response: CreateTokenWithIAMResponse): st
 
 export function toCredentials(c: StsCredentials | undefined, step: ExchangeStep): AwsCredentialIdentity {
   if (!c?.AccessKeyId || !c.SecretAccessKey) {
-    throw new QindexError('exchange_failed', `${step} answered without credentials.`, {
-      remedy: 'Run `qindex-mcp doctor`.',
+    throw new QindexError(ErrorCode.ExchangeFailed, `${step} answered without credentials.`, {
+      remedy: `Run \`${commandLine('doctor')}\`.`,
     });
   }
   return {

@@ -8,7 +8,7 @@
 import { AssumeRoleCommand, type Tag } from '@aws-sdk/client-sts';
 import { CreateTokenWithIAMCommand, type CreateTokenWithIAMResponse } from '@aws-sdk/client-sso-oidc';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import {
   DATA_ACCESSOR_EXTERNAL_ID_TAG,
   IDENTITY_CENTER_CONTEXT_PROVIDER,
@@ -114,7 +114,7 @@ export function createDataAccessorExchange(
       const login = deps.idcLogin;
       if (!login) {
         throw new QindexError(
-          'idc_login_required',
+          ErrorCode.IdcLoginRequired,
           'This mode needs a sign-in through IAM Identity Center.',
           {
             remedy: 'Run qindex-mcp where a browser can open, so the IAM Identity Center login can complete.',

@@ -4,10 +4,8 @@
  * refusal meant for another step or exception. The shapes it is tested on are recorded from the SDK
  * clients against the sandbox (test/identity/fixtures/aws-errors.json).
  */
+import { ErrorCode } from '../errors.js';
 import type { ErrorContext, ExchangeStep } from './errors.js';
-
-/** The code of an exchange IdC refused because its assertion was already used (recoverable). */
-export const ASSERTION_REUSED = 'assertion_reused';
 
 export const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
 
@@ -27,7 +25,7 @@ export interface Facts {
   email: string | undefined;
 }
 
-export type Outcome = { code: string; message: string; remedy: string; retryable?: boolean };
+export type Outcome = { code: ErrorCode; message: string; remedy: string; retryable?: boolean };
 export type Build = (f: Facts) => Outcome;
 export type Grant = 'jwt-bearer' | 'auth-code';
 /** One refinement of a cell: applies when AWS's text matches `when` (and the grant is `grant`). */
@@ -35,55 +33,55 @@ export type Row = { when?: RegExp; grant?: Grant; build: Build };
 type Table = Partial<Record<ExchangeStep | 'any', Record<string, readonly Row[]>>>;
 
 export const THROTTLED: Build = (f) => ({
-  code: 'throttled',
+  code: ErrorCode.Throttled,
   message: `AWS is throttling ${f.step} ${f.said}.`,
   retryable: true,
   remedy: 'Wait a little and try again; if it persists, ask the AWS account owner about request quotas.',
 });
 const UNREACHABLE: Build = (f) => ({
-  code: 'aws_unreachable',
+  code: ErrorCode.AwsUnreachable,
   message: `Cannot reach AWS for ${f.step}: ${f.detail}.`,
   retryable: true,
   remedy: 'Check the network connection and aws.endpoint in the configuration.',
 });
 const CREDENTIALS_MISSING: Build = (f) => ({
-  code: 'aws_credentials_missing',
+  code: ErrorCode.AwsCredentialsMissing,
   message: `No AWS credentials found for ${f.step}.`,
   remedy:
     "Provide the app's (or ISV's) AWS credentials through the default chain: AWS_PROFILE or aws.profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO or an instance role.",
 });
 const CREDENTIALS_INVALID: Build = (f) => ({
-  code: 'aws_credentials_invalid',
+  code: ErrorCode.AwsCredentialsInvalid,
   message: `AWS refused the base credentials for ${f.step} ${f.said}.`,
   remedy: "Check the app's (or ISV's) AWS access key: it is unknown, revoked, or its secret is wrong.",
 });
 const CREDENTIALS_EXPIRED: Build = (f) => ({
-  code: 'aws_credentials_expired',
+  code: ErrorCode.AwsCredentialsExpired,
   message: `AWS credentials used for ${f.step} have expired ${f.said}.`,
   retryable: true,
   remedy: "Renew the app's (or ISV's) AWS credentials (e.g. `aws sso login`), then try again.",
 });
 const ID_TOKEN_EXPIRED: Build = (f) => ({
-  code: 'id_token_expired',
+  code: ErrorCode.IdTokenExpired,
   message: `The ID token was already expired when AWS checked it ${f.said}.`,
   retryable: true,
   remedy: "Check this machine's clock; then try again.",
 });
 const ISSUER_KEYS_UNREACHABLE: Build = (f) => ({
-  code: 'exchange_failed',
+  code: ErrorCode.ExchangeFailed,
   message: `AWS could not fetch the signing keys of issuer ${f.issuer} to check the ID token ${f.said}.`,
   retryable: true,
   remedy: `Try again shortly; if it persists, the IdP administrator must make ${f.issuer}/.well-known/openid-configuration and its jwks_uri reachable from AWS.`,
 });
 const ID_TOKEN_UNVERIFIED: Build = (f) => ({
-  code: 'exchange_failed',
+  code: ErrorCode.ExchangeFailed,
   message: `AWS could not verify the ID token's signature with the keys of issuer ${f.issuer} ${f.said}.`,
   retryable: true,
   remedy: `If the IdP rotated its keys just now, try again in a few minutes; otherwise check that idp.issuer (${f.issuer}) is the issuer AWS trusts.`,
 });
 
 const roleTrust = (f: Facts, action: string, needed: string): Outcome => ({
-  code: 'role_trust',
+  code: ErrorCode.RoleTrust,
   message: `The trust policy of role ${f.mode.roleArn} does not allow ${action} for this caller ${f.said}.`,
   remedy: `The role's owner must let the app's AWS principal perform ${needed} in the trust policy of ${f.mode.roleArn}.`,
 });
@@ -104,7 +102,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
       grant: 'jwt-bearer',
       when: /\breused?\b|already (been )?used|replay/i,
       build: (f) => ({
-        code: ASSERTION_REUSED,
+        code: ErrorCode.AssertionReused,
         message: `IAM Identity Center refused the ID token as already used ${f.said}.`,
         retryable: true,
         remedy: 'Try again: every exchange needs a brand-new ID token from the identity provider.',
@@ -114,7 +112,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
     {
       grant: 'auth-code',
       build: (f) => ({
-        code: 'idc_login_required',
+        code: ErrorCode.IdcLoginRequired,
         message: `IAM Identity Center refused the login grant ${f.said}.`,
         remedy: 'Sign in through IAM Identity Center again.',
       }),
@@ -123,7 +121,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
     {
       when: /audience/i,
       build: (f) => ({
-        code: 'audience_not_authorized',
+        code: ErrorCode.AudienceNotAuthorized,
         message: `The ID token audience ${f.audience} is not authorized for the IAM Identity Center application ${f.idcArn} ${f.said}.`,
         remedy: `An IAM Identity Center administrator must add "${f.audience}" to the authorized audiences of the trusted token issuer ${f.issuer} on ${f.idcArn}, or set idp.clientId to the client id it authorizes.`,
       }),
@@ -133,7 +131,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
     {
       when: /issuer/i,
       build: (f) => ({
-        code: 'untrusted_issuer',
+        code: ErrorCode.UntrustedIssuer,
         message: `The IAM Identity Center application ${f.idcArn} does not trust tokens from issuer ${f.issuer} ${f.said}.`,
         remedy: `An IAM Identity Center administrator must add ${f.issuer} as a trusted token issuer and allow it on application ${f.idcArn} (JWT bearer grant), or the configuration names the wrong application (mode.idcApplicationArn).`,
       }),
@@ -144,7 +142,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
     {
       when: /tenant/i,
       build: (f) => ({
-        code: 'tenant_mismatch',
+        code: ErrorCode.TenantMismatch,
         message: `The tenant id "${'tenantId' in f.mode ? f.mode.tenantId : '(none)'}" does not match the data accessor ${f.said}.`,
         remedy:
           'Set mode.tenantId to the tenant id agreed with the customer for this data accessor (the customer sees it in the Amazon Q Business console under Data accessors).',
@@ -153,7 +151,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
     {
       when: /not authorized to (perform|use)/i,
       build: (f) => ({
-        code: 'idc_access_denied',
+        code: ErrorCode.IdcAccessDenied,
         message: `The AWS principal calling ${f.step} may not use the IAM Identity Center application ${f.idcArn} ${f.said}.`,
         remedy:
           f.mode.type === 'data-accessor'
@@ -166,7 +164,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
   ],
   ...cell(['InvalidClientException', 'UnauthorizedClientException'], {
     build: (f) => ({
-      code: 'idc_application_invalid',
+      code: ErrorCode.IdcApplicationInvalid,
       message: `IAM Identity Center refused the application ${f.idcArn} ${f.said}.`,
       remedy:
         'Check mode.idcApplicationArn and mode.idcRegion (the region of the IAM Identity Center instance), and that the application allows this grant type; an IdC administrator can enable it under Trusted applications for identity propagation.',
@@ -177,7 +175,7 @@ const CREATE_TOKEN_WITH_IAM: Record<string, readonly Row[]> = {
 function unknownUser(f: Facts): Outcome {
   const email = f.email ?? '(no email claim)';
   return {
-    code: 'unknown_user',
+    code: ErrorCode.UnknownUser,
     message: `IAM Identity Center has no user matching the signed-in email ${email} ${f.said}.`,
     remedy: `An IAM Identity Center administrator must create or sync a user whose primary email is ${f.email ?? 'the IdP email'} (the trusted token issuer maps the email claim to the IdC user's email), or sign in with an account that exists in IAM Identity Center.`,
   };
@@ -194,7 +192,7 @@ const ASSUME_ROLE_WITH_WEB_IDENTITY: Record<string, readonly Row[]> = {
     {
       when: /No OpenIDConnect provider|issuer/i,
       build: (f) => ({
-        code: 'untrusted_issuer',
+        code: ErrorCode.UntrustedIssuer,
         message: `The AWS account has no IAM OIDC identity provider for ${f.issuer} ${f.said}.`,
         remedy: `The AWS account owner must create an IAM OIDC identity provider for ${f.issuer} and trust it in role ${f.mode.roleArn}.`,
       }),
@@ -202,7 +200,7 @@ const ASSUME_ROLE_WITH_WEB_IDENTITY: Record<string, readonly Row[]> = {
     {
       when: /audience/i,
       build: (f) => ({
-        code: 'audience_not_authorized',
+        code: ErrorCode.AudienceNotAuthorized,
         message: `Role ${f.mode.roleArn} does not accept ID tokens for audience ${f.audience} ${f.said}.`,
         remedy: `The AWS account owner must add "${f.audience}" as a client id (audience) of the IAM OIDC provider and the role's trust condition, or set idp.clientId to the audience it trusts.`,
       }),
@@ -215,7 +213,7 @@ const ASSUME_ROLE_WITH_WEB_IDENTITY: Record<string, readonly Row[]> = {
     {
       when: /Email|principal.?tag/i,
       build: (f) => ({
-        code: 'missing_email_tag',
+        code: ErrorCode.MissingEmailTag,
         message: `The ID token lacks the Email principal tag that Q Business needs ${f.said}.`,
         remedy:
           'The IdP administrator must add the claim "https://aws.amazon.com/tags": {"principal_tags": {"Email": [<email>]}} to ID tokens for this client.',
@@ -223,7 +221,7 @@ const ASSUME_ROLE_WITH_WEB_IDENTITY: Record<string, readonly Row[]> = {
     },
     {
       build: (f) => ({
-        code: 'role_trust',
+        code: ErrorCode.RoleTrust,
         message: `The trust policy of role ${f.mode.roleArn} does not allow sts:AssumeRoleWithWebIdentity for ${f.issuer} ${f.said}.`,
         remedy: `The role's owner must trust the IAM OIDC provider for ${f.issuer} (and allow sts:TagSession) in ${f.mode.roleArn}.`,
       }),
@@ -277,7 +275,7 @@ export const TABLE: Table = {
       {
         when: /context assertion/i,
         build: (f) => ({
-          code: 'exchange_failed',
+          code: ErrorCode.ExchangeFailed,
           message: `The identity context had expired when ${f.step} checked it ${f.said}.`,
           retryable: true,
           remedy: "Try again; if it keeps happening, check this machine's clock.",

@@ -4,19 +4,10 @@
  * owner, the ISV's operator, or the user (sign in again). The table in error-table.ts decides, keyed by
  * (step, exception name); this file finds the cell and the facts. Messages never carry tokens.
  */
-import { QindexError, isQindexError } from '../errors.js';
+import { ErrorCode, QindexError, hasCode, isQindexError, redact } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
 import type { QindexConfig } from '../config/schema.js';
-import {
-  ASSERTION_REUSED,
-  EXPIRED,
-  TABLE,
-  THROTTLED,
-  type Facts,
-  type Grant,
-  type Row,
-} from './error-table.js';
-
-export { ASSERTION_REUSED } from './error-table.js';
+import { EXPIRED, TABLE, THROTTLED, type Facts, type Grant, type Row } from './error-table.js';
 
 /** The exchange calls, named as in design.md section 2. */
 export type ExchangeStep =
@@ -34,13 +25,7 @@ export interface ErrorContext {
 }
 
 /** True when `e`, or an error it wraps, was refused as a reused assertion: decided by code alone. */
-export function isReusedAssertion(e: unknown): boolean {
-  for (let cur = e, depth = 0; typeof cur === 'object' && cur !== null && depth < 5; depth++) {
-    if ((cur as { code?: unknown }).code === ASSERTION_REUSED) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
-}
+export const isReusedAssertion = (e: unknown): boolean => hasCode(e, ErrorCode.AssertionReused);
 
 /** True when AWS refused credentials because the session expired (re-exchange, once). */
 export function isExpiredCredentials(e: unknown): boolean {
@@ -74,15 +59,16 @@ export function toIdentityError(e: unknown, ctx: ErrorContext): QindexError {
     : status === 429
       ? THROTTLED(facts)
       : {
-          code: 'exchange_failed',
+          code: ErrorCode.ExchangeFailed,
           message: `${ctx.step} failed ${facts.said}.`,
           retryable: status >= 500,
-          remedy: 'Run `qindex-mcp doctor` to see which step of the identity chain fails and why.',
+          remedy: `Run \`${commandLine('doctor')}\` to see which step of the identity chain fails and why.`,
         };
   return new QindexError(outcome.code, outcome.message, {
     cause: e,
     remedy: outcome.remedy,
     retryable: outcome.retryable ?? false,
+    details: { step: ctx.step, exception: name, ...(status ? { status } : {}) },
   });
 }
 
@@ -116,9 +102,9 @@ function factsOf(err: AwsErrorLike, name: string, text: string, ctx: ErrorContex
 
 /** The refresh token at the IdP (or IdC) is gone: the user must sign in again. */
 export function loginExpired(profile: string, cause?: unknown): QindexError {
-  return new QindexError('login_expired', 'The sign-in has expired or was revoked.', {
+  return new QindexError(ErrorCode.LoginExpired, 'The sign-in has expired or was revoked.', {
     cause,
-    remedy: `Sign in again: run \`qindex-mcp login --profile ${profile}\`.`,
+    remedy: `Sign in again: run \`${commandLine('login', { profile })}\`.`,
   });
 }
 
@@ -128,13 +114,8 @@ function shown(err: AwsErrorLike): string {
   return err.error_description ?? message ?? err.error ?? err.name ?? 'no detail';
 }
 
-/**
- * Shortens AWS's text and blanks anything shaped like a JWT or a long base64 run (an identity context, a
- * session token, a secret key), in case a service echoes a value it refused. ARNs break at ":" and "-".
- */
+/** Shortens AWS's text, redacted in case a service echoes a value it refused (a token, a key). */
 const clip = (s: string) => {
-  const safe = s
-    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[token]')
-    .replace(/[A-Za-z0-9+/=]{40,}/g, '[redacted]');
+  const safe = redact(s);
   return safe.length > 300 ? `${safe.slice(0, 297)}...` : safe;
 };

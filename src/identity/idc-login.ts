@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import * as oauth from 'openid-client';
 import type { QindexConfig } from '../config/schema.js';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuthCodeGrant, IdcLogin } from './data-accessor.js';
 
@@ -48,7 +48,7 @@ export function createIdcBrowserLogin(config: QindexConfig, options: IdcBrowserL
     const timer = setTimeout(
       () =>
         settle!.reject(
-          new QindexError('idc_login_timeout', 'The IAM Identity Center login did not complete in time.', {
+          new QindexError(ErrorCode.LoginTimeout, 'The IAM Identity Center login did not complete in time.', {
             remedy: 'Run the command again and finish the login in the browser.',
           }),
         ),
@@ -99,7 +99,7 @@ function onCallback(
     done(400, 'The IAM Identity Center login failed. You can close this window.');
     settle.reject(
       new QindexError(
-        'idc_login_failed',
+        ErrorCode.IdcLoginFailed,
         `IAM Identity Center refused the login: ${error ?? 'no code'}${url.searchParams.get('error_description') ? ` (${url.searchParams.get('error_description')})` : ''}.`,
         { remedy: 'Check that you may use this application in IAM Identity Center, then sign in again.' },
       ),

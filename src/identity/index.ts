@@ -19,7 +19,7 @@ export type { BaseCredentials, StepEvent } from './chain.js';
 export type { AuthCodeGrant, IdcLogin } from './data-accessor.js';
 export type { ExchangeStep } from './errors.js';
 export { createIdcBrowserLogin, idcAuthorizeEndpoint } from './idc-login.js';
-export { ASSERTION_REUSED, isExpiredCredentials, isReusedAssertion } from './errors.js';
+export { isExpiredCredentials, isReusedAssertion } from './errors.js';
 export { memoizeCredentials, refreshAt, type FetchOptions, type MemoizeOptions } from './memoize.js';
 export type {
   ActingIdentity,

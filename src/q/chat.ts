@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ChatCommand, ChatSyncCommand, type ChatInputStream } from '@aws-sdk/client-qbusiness';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import type { CallOptions, QCore } from './client.js';
 import { toSdkFilter, toSources, type ChatAnswer, type ChatRequest, type Source } from './types.js';
 
@@ -102,7 +102,7 @@ export async function chatStream(
       } catch (e) {
         if (delivered && !options.signal?.aborted) {
           throw new QindexError(
-            'q_stream_interrupted',
+            ErrorCode.QStreamInterrupted,
             `Amazon Q Business Chat stopped streaming after ${text.length} characters of the answer.`,
             { cause: e, retryable: true, remedy: 'Ask again; the partial answer was not kept.' },
           );
@@ -110,7 +110,7 @@ export async function chatStream(
         throw e;
       }
       if (options.signal?.aborted) {
-        throw new QindexError('cancelled', 'Amazon Q Business Chat was cancelled by the client.', {
+        throw new QindexError(ErrorCode.Cancelled, 'Amazon Q Business Chat was cancelled by the client.', {
           retryable: true,
         });
       }
@@ -137,7 +137,7 @@ function answer(a: {
   notes: string[];
 }): ChatAnswer {
   if (!a.conversationId) {
-    throw new QindexError('q_bad_response', 'Amazon Q Business answered without a conversation id.', {
+    throw new QindexError(ErrorCode.QBadResponse, 'Amazon Q Business answered without a conversation id.', {
       retryable: true,
     });
   }

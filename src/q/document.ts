@@ -4,7 +4,7 @@
  * The presigned URL is a bearer credential for five minutes: it never leaves this module.
  */
 import { GetDocumentContentCommand } from '@aws-sdk/client-qbusiness';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import type { CallOptions, QCore } from './client.js';
 import type { DocumentText } from './types.js';
 
@@ -25,7 +25,7 @@ export async function getDocumentText(
   const indexId = core.indexId;
   if (!indexId) {
     throw new QindexError(
-      'config_missing_index',
+      ErrorCode.ConfigInvalid,
       'Reading documents needs the Q index id, which is not configured.',
       {
         remedy: 'Set `q.indexId` in the configuration (or QINDEX_Q_INDEX_ID / --index-id).',
@@ -56,9 +56,13 @@ export async function getDocumentText(
   );
   const out = await content('EXTRACTED');
   if (!out.presignedUrl) {
-    throw new QindexError('q_bad_response', 'Amazon Q Business returned no download URL for the document.', {
-      retryable: true,
-    });
+    throw new QindexError(
+      ErrorCode.QBadResponse,
+      'Amazon Q Business returned no download URL for the document.',
+      {
+        retryable: true,
+      },
+    );
   }
   const body = await download(out.presignedUrl, options.signal);
   const text = /json/i.test(out.mimeType ?? '') ? extractText(body) : body;
@@ -89,9 +93,9 @@ export async function download(
     response = await fetch(url, { signal: signal ?? null, redirect: 'follow' });
   } catch (e) {
     if (signal?.aborted)
-      throw new QindexError('cancelled', 'Downloading the document was cancelled.', { cause: e });
+      throw new QindexError(ErrorCode.Cancelled, 'Downloading the document was cancelled.', { cause: e });
     throw new QindexError(
-      'document_download_failed',
+      ErrorCode.DocumentDownloadFailed,
       'Downloading the document content failed (network error).',
       {
         retryable: true,
@@ -101,7 +105,7 @@ export async function download(
   }
   if (!response.ok) {
     throw new QindexError(
-      'document_download_failed',
+      ErrorCode.DocumentDownloadFailed,
       `Downloading the document content failed with HTTP ${response.status}.`,
       {
         retryable: response.status >= 500 || response.status === 403,
@@ -111,7 +115,7 @@ export async function download(
   }
   const tooLarge = () =>
     new QindexError(
-      'document_too_large',
+      ErrorCode.DocumentTooLarge,
       `The document's content is larger than ${maxBytes / 1048576} MiB, too large to read here.`,
       { remedy: 'Use search_relevant_content or chat to read the passages of this document that matter.' },
     );

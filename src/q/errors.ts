@@ -3,7 +3,8 @@
  * say what failed, whether retrying helps and what the user must do; and classifies failures for
  * the retry policy in client.ts. A configured id Q does not know is a configuration error.
  */
-import { QindexError, isQindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError, isQindexError } from '../errors.js';
 import type { QindexConfig } from '../config/schema.js';
 import { sourceText, sourceOf, type ValueSource } from '../config/load.js';
 
@@ -65,35 +66,39 @@ export function toQindexError(e: unknown, operation: string): QindexError {
   const opts = { cause: e };
   switch (classify(e)) {
     case 'aborted':
-      return new QindexError('cancelled', `${what}: the request was cancelled.`, {
+      return new QindexError(ErrorCode.Cancelled, `${what}: the request was cancelled.`, {
         ...opts,
         retryable: true,
       });
     case 'throttled':
-      return new QindexError('q_throttled', `${what}: the service is throttling requests (${detail}).`, {
-        ...opts,
-        retryable: true,
-        remedy: 'Wait a few seconds and try again; the server already retried with backoff.',
-      });
+      return new QindexError(
+        ErrorCode.Throttled,
+        `${what}: the service is throttling requests (${detail}).`,
+        {
+          ...opts,
+          retryable: true,
+          remedy: 'Wait a few seconds and try again; the server already retried with backoff.',
+        },
+      );
     case 'server':
-      return new QindexError('q_unavailable', `${what} with a server error ${name} (${detail}).`, {
+      return new QindexError(ErrorCode.QUnavailable, `${what} with a server error ${name} (${detail}).`, {
         ...opts,
         retryable: true,
         remedy: 'This is on the AWS side; try again shortly.',
       });
     case 'expired-credentials':
       return new QindexError(
-        'credentials_expired',
+        ErrorCode.AwsCredentialsExpired,
         `${what}: the AWS session was rejected as expired even after renewing it.`,
         {
           ...opts,
           retryable: true,
-          remedy: 'Try again; if it persists, sign in again with `qindex-mcp login`.',
+          remedy: `Try again; if it persists, sign in again with \`${commandLine('login')}\`.`,
         },
       );
     case 'subscription-pending':
       return new QindexError(
-        'q_subscription_pending',
+        ErrorCode.QSubscriptionPending,
         `${what}: the user has no Amazon Q Business subscription yet (${detail}).`,
         {
           ...opts,
@@ -106,7 +111,7 @@ export function toQindexError(e: unknown, operation: string): QindexError {
   }
   switch (name) {
     case 'AccessDeniedException':
-      return new QindexError('q_access_denied', `${what}: access denied (${detail}).`, {
+      return new QindexError(ErrorCode.QAccessDenied, `${what}: access denied (${detail}).`, {
         ...opts,
         remedy:
           'The signed-in user or the configured role may not perform this action on this application; check the Q application id and the role policy, or ask an admin.',
@@ -114,7 +119,7 @@ export function toQindexError(e: unknown, operation: string): QindexError {
     case 'ValidationException': {
       const fields = (err.fields ?? []).map((f) => `${f.name ?? '?'}: ${f.message ?? 'invalid'}`).join('; ');
       return new QindexError(
-        'q_invalid_request',
+        ErrorCode.QInvalidRequest,
         `${what}: the request was rejected as invalid (${detail}${fields ? `; ${fields}` : ''}).`,
         {
           ...opts,
@@ -127,21 +132,21 @@ export function toQindexError(e: unknown, operation: string): QindexError {
         err.resourceId && !detail.includes(err.resourceId)
           ? ` (${err.resourceType ?? 'resource'} ${err.resourceId})`
           : '';
-      return new QindexError('q_not_found', `${what}: ${detail.replace(/\.$/, '')}${named}.`, {
+      return new QindexError(ErrorCode.QNotFound, `${what}: ${detail.replace(/\.$/, '')}${named}.`, {
         ...opts,
         remedy:
           'Check the id: conversation, message and document ids come from earlier results for the same user, and documents this user may not read are reported as not found.',
       });
     }
     case 'ConflictException':
-      return new QindexError('q_conflict', `${what}: conflict (${detail}).`, {
+      return new QindexError(ErrorCode.QConflict, `${what}: conflict (${detail}).`, {
         ...opts,
         retryable: true,
         remedy: 'Another request changed the same resource; try again.',
       });
     case 'LicenseNotFoundException':
       return new QindexError(
-        'q_no_license',
+        ErrorCode.QNoLicense,
         `${what}: the user has no Amazon Q Business license (${detail}).`,
         {
           ...opts,
@@ -149,18 +154,18 @@ export function toQindexError(e: unknown, operation: string): QindexError {
         },
       );
     case 'ServiceQuotaExceededException':
-      return new QindexError('q_quota', `${what}: a service quota was exceeded (${detail}).`, {
+      return new QindexError(ErrorCode.QQuota, `${what}: a service quota was exceeded (${detail}).`, {
         ...opts,
         remedy: 'Delete old conversations or ask an admin to raise the quota.',
       });
     case 'ExternalResourceException':
-      return new QindexError('q_external', `${what}: an external resource failed (${detail}).`, {
+      return new QindexError(ErrorCode.QExternal, `${what}: an external resource failed (${detail}).`, {
         ...opts,
         retryable: true,
         remedy: 'Try again later.',
       });
     default:
-      return new QindexError('q_failed', `${what}: ${name} (${detail}).`, {
+      return new QindexError(ErrorCode.QFailed, `${what}: ${name} (${detail}).`, {
         ...opts,
         retryable: (status(e) ?? 0) >= 500,
       });
@@ -220,7 +225,7 @@ export function configuredResourceMissing(
   const handedOver =
     config.mode.type === 'data-accessor' ? ' The customer hands these ids over with the data accessor.' : '';
   return new QindexError(
-    'config_invalid',
+    ErrorCode.ConfigInvalid,
     `Amazon Q Business ${operation} failed: ${named.missing(q, id)}; it comes from ${named.path}${sourceText(source)}.`,
     {
       cause: isQindexError(e) ? e.cause : e,

@@ -6,7 +6,7 @@
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../log.js';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { classify, toQindexError } from './errors.js';
 
 export interface RetryDeps {
@@ -120,14 +120,14 @@ function timedOut(operation: string, ms: number, progressed: boolean): QindexErr
   const what = progressed
     ? `Amazon Q Business ${operation} sent nothing for ${s} s part-way through its answer; the request was stopped.`
     : `Amazon Q Business ${operation} did not answer within ${s} s; the request was stopped.`;
-  return new QindexError('q_timeout', what, {
+  return new QindexError(ErrorCode.QTimeout, what, {
     retryable: true,
     remedy: 'Try again shortly; the service was slow to respond.',
   });
 }
 
 function cancelled(operation: string, cause: unknown): QindexError {
-  return new QindexError('cancelled', `Amazon Q Business ${operation} was cancelled by the client.`, {
+  return new QindexError(ErrorCode.Cancelled, `Amazon Q Business ${operation} was cancelled by the client.`, {
     cause,
     retryable: true,
   });
@@ -135,14 +135,14 @@ function cancelled(operation: string, cause: unknown): QindexError {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new QindexError('cancelled', 'Cancelled by the client.'));
+    if (signal?.aborted) return reject(new QindexError(ErrorCode.Cancelled, 'Cancelled by the client.'));
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new QindexError('cancelled', 'Cancelled by the client.'));
+      reject(new QindexError(ErrorCode.Cancelled, 'Cancelled by the client.'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -5,7 +5,8 @@
  */
 import { PassThrough } from 'node:stream';
 import type { QindexConfig } from '../config/schema.js';
-import { QindexError, isQindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError, findCode } from '../errors.js';
 import { openSignIn, type LoginInfo } from '../auth/index.js';
 import { createCredentialProvider } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -31,8 +32,9 @@ export function createLocalContext(
       expired = undefined;
       return token;
     } catch (e) {
-      if (isQindexError(e) && e.code === 'login_expired') {
-        expired = { error: e, login: loginKey(await signIn.current().catch(() => undefined)) };
+      const refused = findCode(e, ErrorCode.LoginExpired);
+      if (refused) {
+        expired = { error: refused, login: loginKey(await signIn.current().catch(() => undefined)) };
       }
       throw e;
     }
@@ -48,7 +50,7 @@ export function createLocalContext(
       const info = await signIn.current();
       if (info && expired && expired.login === loginKey(info)) throw expired.error;
       if (!info) {
-        throw new QindexError('not_signed_in', `No one is signed in for profile "${config.profile}".`, {
+        throw new QindexError(ErrorCode.NotSignedIn, `No one is signed in for profile "${config.profile}".`, {
           remedy: `Run \`${login}\` in a terminal, then call the tool again.`,
         });
       }
@@ -94,5 +96,4 @@ function startDeviceLogin(signIn: ReturnType<typeof openSignIn>, signal: AbortSi
   });
 }
 
-export const loginCommand = (profile: string) =>
-  `qindex-mcp login${profile === 'default' ? '' : ` --profile ${profile}`}`;
+export const loginCommand = (profile: string) => commandLine('login', { profile });

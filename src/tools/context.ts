@@ -28,6 +28,11 @@ export interface ToolContext {
   user: () => Promise<ToolUser>;
   logger: Logger;
   /**
+   * Who reads this context's errors: `remote` for a bearer-HTTP user, who never reads the operator's
+   * instructions (they go to the log under a reference id); absent: a client on this machine.
+   */
+  audience?: 'local' | 'remote';
+  /**
    * Starts an in-band sign-in (local servers only): offered to clients that support URL elicitation
    * when a tool fails because nobody is signed in.
    */

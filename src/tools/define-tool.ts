@@ -12,7 +12,7 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
-import { QindexError, isQindexError } from '../errors.js';
+import { ErrorCode, hasCode, redact, renderError, type RenderedError } from '../errors.js';
 import type { ToolContext } from './context.js';
 import type { SeenDocuments } from './seen-documents.js';
 
@@ -66,13 +66,12 @@ export interface ServerHooks {
   ) => Promise<{ action: 'accept' | 'decline' | 'cancel'; complete(): Promise<void> } | undefined>;
 }
 
-const LOGIN_NEEDED = new Set(['not_signed_in', 'login_expired']);
 /** Failures the caller's own input explains (a gone id, a stale token): expected, not server faults. */
-const CALLER_ERRORS: ReadonlyMap<string, 'info' | 'warn'> = new Map([
-  ['q_not_found', 'info'],
-  ['invalid_next_token', 'info'],
+const CALLER_ERRORS: ReadonlyMap<ErrorCode, 'info' | 'warn'> = new Map([
+  [ErrorCode.QNotFound, 'info'],
+  [ErrorCode.InvalidNextToken, 'info'],
   // Usually the caller's arguments; could be ours, so a little louder.
-  ['q_invalid_request', 'warn'],
+  [ErrorCode.QInvalidRequest, 'warn'],
 ]);
 
 /** The SDK callback for `def`: runs the handler and turns every failure into an `isError` result. */
@@ -108,16 +107,27 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
         return await run();
       } catch (e) {
         // Nobody signed in: where the client can open a URL, sign in in-band and try once more.
-        if (!isQindexError(e) || !LOGIN_NEEDED.has(e.code)) throw e;
+        if (!hasCode(e, ErrorCode.NotSignedIn, ErrorCode.LoginExpired)) throw e;
         if (!(await signInInBand(ctx, hooks, extra))) throw e;
         return await run();
       }
     } catch (e) {
-      const err = asQindexError(def.name, e);
-      const level = logLevelOf(err);
-      ctx.logger[level]({ tool: def.name, code: err.code, retryable: err.retryable }, err.message);
-      log(level === 'warn' ? 'warning' : level, { tool: def.name, code: err.code, message: err.message });
-      return errorResult(def.name, err);
+      // A remote (bearer) user's error is logged whole by the renderer, under the reference they see.
+      const shown =
+        ctx.audience === 'remote'
+          ? renderError(e, { audience: 'remote', subject: def.name, logger: ctx.logger })
+          : renderError(e, { audience: 'local', subject: def.name });
+      const level = logLevelOf(shown);
+      if (!shown.reference) {
+        ctx.logger[level]({ tool: def.name, code: shown.code, retryable: shown.retryable }, shown.message);
+      }
+      log(level === 'warn' ? 'warning' : level, {
+        tool: def.name,
+        code: shown.code,
+        message: shown.message,
+        ...(shown.reference ? { reference: shown.reference } : {}),
+      });
+      return { content: [{ type: 'text', text: shown.text }], isError: true };
     }
   };
 }
@@ -155,33 +165,8 @@ async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra):
   }
 }
 
-function logLevelOf(err: QindexError): 'info' | 'warn' | 'error' {
-  return CALLER_ERRORS.get(err.code) ?? (err.retryable || err.code === 'cancelled' ? 'warn' : 'error');
-}
-
-export function errorResult(tool: string, err: QindexError): CallToolResult {
-  // A remedy that already says whether to retry is not followed by the same advice again.
-  const retry = /\bretry(ing)?\b/i.test(err.remedy ?? '')
-    ? ''
-    : `Retrying ${err.retryable ? 'may help' : 'as-is will not help'}. `;
-  const lines = [
-    `${tool} failed: ${err.message}`,
-    err.remedy ? `What to do: ${err.remedy}` : '',
-    `${retry}(code: ${err.code})`,
-  ];
-  return { content: [{ type: 'text', text: lines.filter(Boolean).join('\n') }], isError: true };
-}
-
-function asQindexError(tool: string, e: unknown): QindexError {
-  if (isQindexError(e)) return e;
-  const message = redact(e instanceof Error ? e.message : String(e));
-  return new QindexError('internal', `The ${tool} tool failed unexpectedly: ${message}`, { cause: e });
-}
-
-/** A second line of defence for unexpected messages: JWTs and long opaque strings never leave. */
-export function redact(text: string): string {
-  return text
-    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[redacted]')
-    .replace(/[A-Za-z0-9+/=_-]{40,}/g, '[redacted]')
-    .slice(0, 500);
+function logLevelOf(err: RenderedError): 'info' | 'warn' | 'error' {
+  return (
+    CALLER_ERRORS.get(err.code) ?? (err.retryable || err.code === ErrorCode.Cancelled ? 'warn' : 'error')
+  );
 }

@@ -4,7 +4,7 @@
  * for the conversation, which here means the end state the caller wanted.
  */
 import { z } from 'zod';
-import { isQindexError } from '../errors.js';
+import { ErrorCode, findCode } from '../errors.js';
 import { defineTool } from './define-tool.js';
 import { qId } from './shapes.js';
 
@@ -42,8 +42,9 @@ export const deleteConversation = defineTool({
  * counts as gone; a missing application is a configuration error and stays one.
  */
 function conversationNotFound(e: unknown, conversationId: string): boolean {
-  if (!isQindexError(e) || e.code !== 'q_not_found') return false;
-  const { resourceType: type, resourceId: id } = (e.cause ?? {}) as Record<string, unknown>;
+  const notFound = findCode(e, ErrorCode.QNotFound);
+  if (!notFound) return false;
+  const { resourceType: type, resourceId: id } = (notFound.cause ?? {}) as Record<string, unknown>;
   if (type === undefined && id === undefined) return false;
   return (
     (type === undefined || /^conversation$/i.test(String(type))) &&

@@ -5,7 +5,7 @@
  * not secret: a forged count only renumbers citations (it is bounded), and Q still checks its own token.
  */
 import { createHash } from 'node:crypto';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import type { AttributeFilterInput } from '../q/client.js';
 
 /** Q's NextToken: 1–800 characters (the service model's bound). */
@@ -44,7 +44,7 @@ export function unwrapPageToken(key: SearchKey, token: string): PageToken {
   const match = TOKEN.exec(token);
   if (!match) {
     throw new QindexError(
-      'invalid_next_token',
+      ErrorCode.InvalidNextToken,
       'nextToken is not one that search_relevant_content returned (it may have been shortened or edited).',
       {
         remedy:
@@ -55,7 +55,7 @@ export function unwrapPageToken(key: SearchKey, token: string): PageToken {
   const [, count, hash, qToken] = match;
   if (hash !== searchHash(key)) {
     throw new QindexError(
-      'invalid_next_token',
+      ErrorCode.InvalidNextToken,
       'nextToken continues a different search: it came from a call with another query or attributeFilter.',
       {
         remedy:

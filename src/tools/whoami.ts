@@ -3,7 +3,8 @@
  * Never returns tokens, keys or identity contexts.
  */
 import { z } from 'zod';
-import { isQindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, findCode } from '../errors.js';
 import { defineTool } from './define-tool.js';
 
 export const whoami = defineTool({
@@ -47,14 +48,17 @@ export const whoami = defineTool({
         text: `Signed in as ${user.email ?? user.subject} (subject ${user.subject}, issuer ${user.issuer}).\nActing on ${where}.`,
       };
     } catch (e) {
-      if (!isQindexError(e)) throw e;
-      const remedy = e.remedy ?? `Run \`qindex-mcp login --profile ${config.profile}\`.`;
-      const status = e.code === 'login_expired' ? ('login_expired' as const) : ('not_signed_in' as const);
+      // Being signed out is this tool's answer; any other failure is the tool's error.
+      const out = findCode(e, ErrorCode.NotSignedIn, ErrorCode.LoginExpired);
+      if (!out) throw e;
+      const remedy = out.remedy ?? `Run \`${commandLine('login', { profile: config.profile })}\`.`;
+      const status =
+        out.code === ErrorCode.LoginExpired ? ('login_expired' as const) : ('not_signed_in' as const);
       const state =
         status === 'login_expired' ? 'Signed out (the sign-in expired or was revoked)' : 'Not signed in';
       return {
         structured: { signedIn: false, status, ...base, remedy },
-        text: `${state}: ${e.message}\nWhat to do: ${remedy}\nConfigured for ${where}.`,
+        text: `${state}: ${out.message}\nWhat to do: ${remedy}\nConfigured for ${where}.`,
       };
     }
   },

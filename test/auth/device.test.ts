@@ -82,7 +82,7 @@ describe('device login', () => {
     expect((await signIn.current())?.subject).toBe(subjectOf('bob'));
   });
 
-  it('ends with login_denied, login_timeout (expired code) and login_cancelled, leaving the stored login alone', async () => {
+  it('ends with login_denied, login_timeout (expired code) and cancelled, leaving the stored login alone', async () => {
     const { signIn, file } = await open();
     await signIn.loginDevice({
       output: terminal((userCode) => void control().approveDevice({ userCode, username: 'alice' })).output,
@@ -106,7 +106,7 @@ describe('device login', () => {
     const cancelled = await failure(
       signIn.loginDevice({ signal: ctrlC.signal, output: terminal(() => ctrlC.abort()).output }),
     );
-    expect(cancelled.code).toBe('login_cancelled');
+    expect(cancelled.code).toBe('cancelled');
 
     const limited = await failure(
       signIn.loginDevice({ timeoutSeconds: 1, output: terminal(() => undefined).output }),

@@ -170,7 +170,7 @@ describe('the IdP unreachable, down or insecure', () => {
     );
     for (const s of [signIn, withEnv]) {
       const e = await failure(s === signIn ? s.loginDevice({ output: devNull }) : s.freshIdToken());
-      expect(e.code).toBe('idp_unreachable');
+      expect(e.code).toBe('idp_unavailable');
       expect(e.message).toContain(`${issuer}/.well-known/openid-configuration`);
       expect(e.message).toContain('ECONNREFUSED');
       expect(e.retryable).toBe(true);
@@ -262,7 +262,7 @@ describe('the IdP rate-limits the refresh grant (429) or is briefly unavailable 
     const stored = await readFile(r.file, 'utf8');
     await control().setFault('idp:token', { throttle: 10 });
     const e = await failure(r.signIn.freshIdToken());
-    expect(e.code).toBe('idp_rate_limited');
+    expect(e.code).toBe('throttled');
     expect(e.retryable).toBe(true);
     expect(e.message).toContain(`${sandbox().description.issuer}/token is rate-limiting sign-in`);
     expect(e.message).toContain(

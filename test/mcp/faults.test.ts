@@ -63,7 +63,7 @@ describe('throttling and server errors', () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(/throttling/);
       expect(text(result)).toMatch(/Retrying may help/);
-      expect(text(result)).toMatch(/q_throttled/);
+      expect(text(result)).toMatch(/\(code: throttled\)/);
     } finally {
       await alice.control.clearFaults();
     }

@@ -11,7 +11,8 @@ import { closeSync, fsync as fsyncCallback, openSync, writeFileSync } from 'node
 import { chmod, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
-import { QindexError } from '../../errors.js';
+import { commandLine } from '../../config/invocation.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import type { StoredLogin, TokenStore } from '../types.js';
 import { isInvalid, parseStoredLogin } from './parse.js';
 
@@ -133,7 +134,7 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
     await syncDir(dir);
   } catch (e) {
     await unlink(temp).catch(() => undefined);
-    throw new QindexError('token_store_write_failed', `Could not write the token store file ${file}.`, {
+    throw new QindexError(ErrorCode.TokenStoreWriteFailed, `Could not write the token store file ${file}.`, {
       remedy: 'Check that the directory is writable and the disk is not full, or use --token-store keychain.',
       cause: e,
     });
@@ -167,15 +168,19 @@ export async function setAsideCorrupt(file: string): Promise<string> {
 }
 
 function corrupt(file: string, reason: string, profile: string): QindexError {
-  return new QindexError('token_store_corrupt', `The token store file ${file} is damaged (${reason}).`, {
-    remedy: `It was left as it is. Fix or delete it, then sign in again with \`qindex-mcp login --profile ${profile}\`.`,
-  });
+  return new QindexError(
+    ErrorCode.TokenStoreCorrupt,
+    `The token store file ${file} is damaged (${reason}).`,
+    {
+      remedy: `It was left as it is. Fix or delete it, then sign in again with \`${commandLine('login', { profile })}\`.`,
+    },
+  );
 }
 
 function unreadable(file: string, cause: unknown): QindexError {
   const code = (cause as NodeJS.ErrnoException).code ?? 'error';
   return new QindexError(
-    'token_store_unreadable',
+    ErrorCode.TokenStoreUnreadable,
     `Could not access the token store file ${file} (${code}).`,
     {
       remedy: 'Check its owner and permissions (it should be yours, mode 0600).',

@@ -2,7 +2,7 @@
  * @module Picks the token store for `--token-store keychain|file|memory|auto`: auto takes the OS keychain
  * when a persistent one is reachable and otherwise falls back to the file store, saying so once.
  */
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import type { TokenStore } from '../types.js';
 import { fileStore } from './file.js';
 import { keychainAvailable, keychainStore } from './keychain.js';
@@ -26,7 +26,7 @@ export function openTokenStore(
     case 'keychain':
       if (!keychainAvailable(env)) {
         throw new QindexError(
-          'keychain_unavailable',
+          ErrorCode.KeychainUnavailable,
           'No persistent OS keychain is reachable (on Linux: no Secret Service on the session bus).',
           {
             remedy: 'Start a desktop session with a keyring, or use --token-store file.',

@@ -10,7 +10,8 @@
 import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { QindexError } from '../../errors.js';
+import { commandLine } from '../../config/invocation.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import type { StoredLogin, TokenStore } from '../types.js';
 import { removeCopies, seal, sealedCopies, unseal } from './journal.js';
 import { isInvalid, parseStoredLogin } from './parse.js';
@@ -78,10 +79,10 @@ export function keychainStore(env: Env = process.env, journalDir?: string): Toke
       const parsed = parseStoredLogin(text);
       if (isInvalid(parsed)) {
         throw new QindexError(
-          'token_store_corrupt',
+          ErrorCode.TokenStoreCorrupt,
           `The login in the ${where(profile)} is damaged (${parsed.invalid}).`,
           {
-            remedy: `It was left as it is. Run \`qindex-mcp logout --profile ${profile}\` to remove it, then log in again.`,
+            remedy: `It was left as it is. Run \`${commandLine('logout', { profile })}\` to remove it, then log in again.`,
           },
         );
       }
@@ -132,7 +133,7 @@ function keychainError(e: unknown, what: string, where: string): QindexError {
   const detail = e instanceof Error ? e.message : String(e);
   if (/lock|prompt was dismissed|dismissed/i.test(detail)) {
     return new QindexError(
-      'keychain_locked',
+      ErrorCode.KeychainLocked,
       `The OS keychain is locked, so the login could not be ${what === 'read' ? 'read' : what === 'write' ? 'saved' : 'removed'} (${where}).`,
       {
         remedy:
@@ -143,7 +144,7 @@ function keychainError(e: unknown, what: string, where: string): QindexError {
     );
   }
   return new QindexError(
-    'keychain_unavailable',
+    ErrorCode.KeychainUnavailable,
     `The OS keychain could not ${what} the login (${where}): ${detail}`,
     {
       remedy: 'Use --token-store file to keep the login in a 0600 file instead.',

@@ -78,7 +78,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   const preflightOrCors = cors();
   const notDraining = drainGuard(drain);
   const authenticate = state.verify
-    ? bearerAuth({ verify: state.verify, resource, tenantOf: state.tenantOf, users })
+    ? bearerAuth({ verify: state.verify, resource, tenantOf: state.tenantOf, users, logger })
     : localAuth(state.localContext!);
   const log = requestLog(logger);
   const admit = requestLimits({ concurrency: state.concurrency, inFlight });

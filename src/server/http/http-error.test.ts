@@ -1,6 +1,8 @@
 /** @module Unit tests of the one place a failed request becomes a response. */
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
+import { createLogger } from '../../log.js';
 import { HttpError, RPC, errorAnswer, isUnexpected, rpcError, toHttpError } from './http-error.js';
 
 const toolCall = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'whoami' } };
@@ -38,12 +40,25 @@ describe('errorAnswer', () => {
 });
 
 describe('toHttpError', () => {
-  it('keeps HttpErrors, makes an unreachable IdP 503 with its remedy, anything else 500 without detail', () => {
+  it('keeps HttpErrors, makes an unreachable IdP 503 told by reference, anything else 500 without detail', () => {
+    const sink = new PassThrough();
+    const log: string[] = [];
+    sink.on('data', (d: Buffer) => log.push(d.toString()));
+    const logger = createLogger({ level: 'info', destination: sink });
     const http = new HttpError(404, 'Not found');
-    expect(toHttpError(http)).toBe(http);
-    const idp = new QindexError('idp_unavailable', 'IdP down.', { remedy: 'Check it.', retryable: true });
-    expect(toHttpError(idp)).toMatchObject({ status: 503, message: 'IdP down. Check it.' });
-    const internal = toHttpError(new Error('secret detail at /srv/x'));
+    expect(toHttpError(http, logger)).toBe(http);
+    const idp = new QindexError(ErrorCode.IdpUnavailable, 'IdP down at https://idp.internal.', {
+      remedy: 'Check idp.issuer.',
+      retryable: true,
+    });
+    const unavailable = toHttpError(idp, logger);
+    expect(unavailable.status).toBe(503);
+    // The client reads the summary and a reference; the log has the operator's detail under it.
+    const ref = /reference: (\w+)/.exec(unavailable.message)?.[1];
+    expect(unavailable.message).not.toMatch(/idp\.internal|idp\.issuer/);
+    expect(log.join('')).toContain(`"ref":"${ref}"`);
+    expect(log.join('')).toContain('Check idp.issuer.');
+    const internal = toHttpError(new Error('secret detail at /srv/x'), logger);
     expect(internal).toMatchObject({
       status: 500,
       rpcCode: RPC.internalError,
@@ -54,8 +69,8 @@ describe('toHttpError', () => {
 
   it('names unplanned failures (logged) apart from planned ones', () => {
     expect(isUnexpected(new Error('x'))).toBe(true);
-    expect(isUnexpected(new QindexError('config_invalid', 'x'))).toBe(true);
-    expect(isUnexpected(new QindexError('idp_unavailable', 'x'))).toBe(false);
+    expect(isUnexpected(new QindexError(ErrorCode.ConfigInvalid, 'x'))).toBe(true);
+    expect(isUnexpected(new QindexError(ErrorCode.IdpUnavailable, 'x'))).toBe(false);
     expect(isUnexpected(new HttpError(413, 'x'))).toBe(false);
   });
 });

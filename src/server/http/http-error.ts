@@ -4,7 +4,7 @@
  * error body, or an `isError` tool result where the failure belongs to the one tool call asked for.
  */
 import type { ServerResponse } from 'node:http';
-import { describeError, isQindexError } from '../../errors.js';
+import { ErrorCode, hasCode, renderError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { toolErrorResponse } from './jsonrpc.js';
 
@@ -68,12 +68,18 @@ export const rpcError = (code: number, message: string) => ({
 
 /** True for failures nobody planned for: answered 500 without detail, and logged. */
 export const isUnexpected = (e: unknown) =>
-  !(e instanceof HttpError) && !(isQindexError(e) && e.code === 'idp_unavailable');
+  !(e instanceof HttpError) && !hasCode(e, ErrorCode.IdpUnavailable);
 
-/** Any failure as an HttpError: an unreachable IdP is 503 (retry later), anything unplanned 500. */
-export function toHttpError(e: unknown): HttpError {
+/**
+ * Any failure as an HttpError: an unreachable IdP is 503 (retry later), anything unplanned 500. A
+ * QindexError gets here only from bearer-mode token checks, so it is told as to a remote client: the
+ * operator's detail goes to `logger` under the reference id the client is shown.
+ */
+export function toHttpError(e: unknown, logger: Logger): HttpError {
   if (e instanceof HttpError) return e;
-  if (isQindexError(e) && e.code === 'idp_unavailable') return new HttpError(503, describeError(e));
+  if (hasCode(e, ErrorCode.IdpUnavailable)) {
+    return new HttpError(503, renderError(e, { audience: 'remote', logger }).text, { cause: e });
+  }
   return new HttpError(500, 'Internal server error', { rpcCode: RPC.internalError, cause: e });
 }
 
@@ -108,5 +114,5 @@ export function sendError(
   if (isUnexpected(e)) {
     context.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'HTTP request failed');
   }
-  send(res, errorAnswer(toHttpError(e), context.body));
+  send(res, errorAnswer(toHttpError(e, context.logger), context.body));
 }

@@ -5,7 +5,7 @@
  */
 import type { ServerOptions } from 'node:http';
 import type { HttpLimits } from '../../config/http.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 
 /**
  * node:http's bounds on receiving requests. requestTimeout and headersTimeout end once a request is read,
@@ -105,10 +105,14 @@ export function createCallGate(maxRunning: number, maxWaiting: number, limitName
     }
     if (lane.waiting.length >= maxWaiting) {
       return Promise.reject(
-        new QindexError('too_many_requests', `Too many Amazon Q Business calls in flight for this user.`, {
-          remedy: `Wait for earlier calls to finish, then retry (${limitName} = ${maxRunning}).`,
-          retryable: true,
-        }),
+        new QindexError(
+          ErrorCode.TooManyRequests,
+          `Too many Amazon Q Business calls in flight for this user.`,
+          {
+            remedy: `Wait for earlier calls to finish, then retry (${limitName} = ${maxRunning}).`,
+            retryable: true,
+          },
+        ),
       );
     }
     const l = lane;
@@ -121,7 +125,7 @@ export function createCallGate(maxRunning: number, maxWaiting: number, limitName
       const onAbort = () => {
         const i = l.waiting.indexOf(turn);
         if (i >= 0) l.waiting.splice(i, 1);
-        reject(new QindexError('cancelled', 'Cancelled by the client.', { retryable: true }));
+        reject(new QindexError(ErrorCode.Cancelled, 'Cancelled by the client.', { retryable: true }));
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

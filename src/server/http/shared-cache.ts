@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../../log.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import {
   memoizeCredentials,
   refreshAt,
@@ -58,7 +58,7 @@ export interface SharedCacheOptions {
 export function parseCacheKey(base64: string | undefined): Buffer {
   const key = base64 ? Buffer.from(base64, 'base64') : Buffer.alloc(0);
   if (key.length !== 32) {
-    throw new QindexError('config_invalid', 'The shared cache needs a 32-byte key, base64 encoded.', {
+    throw new QindexError(ErrorCode.ConfigInvalid, 'The shared cache needs a 32-byte key, base64 encoded.', {
       remedy: 'Set http.cacheKey or QINDEX_CACHE_KEY to the output of `openssl rand -base64 32`.',
     });
   }
@@ -197,7 +197,7 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
       await sleep(50 + Math.random() * 50);
     }
     throw new QindexError(
-      'credentials_timeout',
+      ErrorCode.CredentialsTimeout,
       'Timed out waiting for another replica to exchange credentials.',
       {
         retryable: true,

@@ -5,7 +5,7 @@
  */
 import type { JWTPayload } from 'jose';
 import type { QindexConfig } from '../../config/schema.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 
 export interface Tenant {
   /** The claim value (key of `http.tenants`); undefined when the deployment has no tenants. */
@@ -28,7 +28,7 @@ export function createTenantResolver(config: QindexConfig): TenantResolver {
   }
   const mode = config.mode;
   if (mode.type !== 'data-accessor') {
-    throw new QindexError('config_invalid', 'http.tenants needs mode.type "data-accessor".', {
+    throw new QindexError(ErrorCode.ConfigInvalid, 'http.tenants needs mode.type "data-accessor".', {
       remedy: 'Set mode.type to data-accessor, or remove http.tenants.',
     });
   }
@@ -58,15 +58,23 @@ export function createTenantResolver(config: QindexConfig): TenantResolver {
   const resolve = (claims: JWTPayload): Tenant => {
     const value = claims[claim];
     if (typeof value !== 'string' || value === '') {
-      throw new QindexError('unknown_tenant', `The token carries no "${claim}" claim naming a tenant.`, {
-        remedy: `Issue tokens with a "${claim}" claim naming one of this deployment's tenants.`,
-      });
+      throw new QindexError(
+        ErrorCode.UnknownTenant,
+        `The token carries no "${claim}" claim naming a tenant.`,
+        {
+          remedy: `Issue tokens with a "${claim}" claim naming one of this deployment's tenants.`,
+        },
+      );
     }
     const tenant = Object.hasOwn(http.tenants!, value) ? tenants.get(value) : undefined;
     if (!tenant) {
-      throw new QindexError('unknown_tenant', 'The token names a tenant this deployment does not serve.', {
-        remedy: 'Ask the operator to configure the tenant under http.tenants.',
-      });
+      throw new QindexError(
+        ErrorCode.UnknownTenant,
+        'The token names a tenant this deployment does not serve.',
+        {
+          remedy: 'Ask the operator to configure the tenant under http.tenants.',
+        },
+      );
     }
     return tenant;
   };

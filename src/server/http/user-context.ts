@@ -4,9 +4,9 @@
  * shared across replicas through Redis, and their own Q client.
  */
 import type { QindexConfig } from '../../config/schema.js';
-import { ASSERTION_REUSED, createCredentialProvider, type CredentialProvider } from '../../identity/index.js';
+import { createCredentialProvider, type CredentialProvider } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import { createQClient, type QClientDeps } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { SharedCredentialCache } from './shared-cache.js';
@@ -54,7 +54,7 @@ export function createUserContextFactory(deps: {
       const token = latestToken();
       if (token === handedOut) {
         throw new QindexError(
-          ASSERTION_REUSED,
+          ErrorCode.AssertionReused,
           'This bearer token was already used for a credential exchange.',
           {
             remedy: 'Present a fresh access token.',

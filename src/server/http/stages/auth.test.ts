@@ -4,6 +4,7 @@
  * tokens, tenants and an unreachable IdP are proven end to end in test/http.
  */
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../log.js';
 import { createBearerVerifier } from '../bearer.js';
 import { errorAnswer, RPC } from '../http-error.js';
 import { createTenantResolver } from '../tenants.js';
@@ -33,6 +34,7 @@ function stage() {
     resource,
     tenantOf: createTenantResolver({} as QindexConfig),
     users,
+    logger: createLogger({ level: 'silent' }),
   });
   return { auth, users };
 }

@@ -5,7 +5,8 @@
  * context. An unreachable IdP propagates (503 at the edge).
  */
 import type { IncomingMessage } from 'node:http';
-import { describeError, isQindexError } from '../../../errors.js';
+import { ErrorCode, findCode, renderError } from '../../../errors.js';
+import type { Logger } from '../../../log.js';
 import type { ToolContext } from '../../../tools/context.js';
 import { bearerToken, type BearerVerifier, type VerifiedToken } from '../bearer.js';
 import { HttpError, RPC } from '../http-error.js';
@@ -55,8 +56,10 @@ export function bearerAuth(options: {
   resource: string;
   tenantOf: TenantResolver;
   users: UserCache<UserContext>;
+  /** Gets the detail of a refusal the remote caller sees by reference only. */
+  logger: Logger;
 }): Authenticate {
-  const { verify, resource, tenantOf, users } = options;
+  const { verify, resource, tenantOf, users, logger } = options;
   return async (req) => {
     const presented = bearerToken(headerOf(req, 'authorization'));
     if (!presented) throw unauthorized(resource);
@@ -64,8 +67,9 @@ export function bearerAuth(options: {
     try {
       token = await verify(presented);
     } catch (e) {
-      if (isQindexError(e) && e.code === 'invalid_token') {
-        throw unauthorized(resource, { code: 'invalid_token', description: e.message });
+      const refused = findCode(e, ErrorCode.InvalidToken);
+      if (refused) {
+        throw unauthorized(resource, { code: 'invalid_token', description: refused.message });
       }
       throw e;
     }
@@ -73,7 +77,7 @@ export function bearerAuth(options: {
     try {
       tenant = tenantOf(token.claims).name;
     } catch (e) {
-      throw new HttpError(403, describeError(e), { cause: e });
+      throw new HttpError(403, renderError(e, { audience: 'remote', logger }).text, { cause: e });
     }
     const entry = users.get(token, tenant);
     return { key: entry.key, ctx: liveContext(users, entry), credentials: entry.context.credentials };
@@ -96,6 +100,7 @@ function liveContext(users: UserCache<UserContext>, entry: UserEntry<UserContext
     get logger() {
       return current().logger;
     },
+    audience: 'remote',
     user: () => current().user(),
   };
 }

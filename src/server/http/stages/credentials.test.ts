@@ -4,8 +4,8 @@
  * the sandbox are in test/http/reauth.test.ts and reused-by-code.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { QindexError } from '../../../errors.js';
-import { ASSERTION_REUSED, type CredentialProvider } from '../../../identity/index.js';
+import { ErrorCode, QindexError } from '../../../errors.js';
+import type { CredentialProvider } from '../../../identity/index.js';
 import { createLogger } from '../../../log.js';
 import type { ToolContext } from '../../../tools/context.js';
 import { errorAnswer } from '../http-error.js';
@@ -30,7 +30,7 @@ describe('credentials stage', () => {
   });
 
   it('turns a reused assertion, however deep its cause, into 401 invalid_token', async () => {
-    const reused = new QindexError(ASSERTION_REUSED, 'already used');
+    const reused = new QindexError(ErrorCode.AssertionReused, 'already used');
     for (const e of [reused, new QindexError('exchange_failed', 'wrapped', { cause: reused })]) {
       await expect(warm(failing(e))).rejects.toMatchObject({
         status: 401,
@@ -39,8 +39,8 @@ describe('credentials stage', () => {
     }
   });
 
-  it("makes any other failure the tool call's error result (message and remedy), 403 otherwise", async () => {
-    const denied = new QindexError('exchange_failed', 'IdC refused the exchange.', {
+  it("makes any other failure the tool call's error result, told to a remote user by reference", async () => {
+    const denied = new QindexError(ErrorCode.ExchangeFailed, 'IdC refused the exchange.', {
       remedy: 'Ask the admin.',
     });
     const e = await warm(failing(denied)).then(
@@ -48,14 +48,16 @@ describe('credentials stage', () => {
       (x: unknown) => x,
     );
     expect(e).toMatchObject({ status: 403, asToolResult: true });
-    const answer = errorAnswer(e as never, toolCall);
-    expect(answer).toMatchObject({
-      status: 200,
-      body: {
-        id: 3,
-        result: { isError: true, content: [{ text: 'IdC refused the exchange. Ask the admin.' }] },
-      },
-    });
+    const answer = errorAnswer(e as never, toolCall) as {
+      status: number;
+      body: { id: number; result: { isError: boolean; content: Array<{ text: string }> } };
+    };
+    expect(answer).toMatchObject({ status: 200, body: { id: 3, result: { isError: true } } });
+    // The operator's fix (and AWS's words) stay in the log; the user gets the summary and a reference.
+    const text = answer.body.result.content[0]!.text;
+    expect(text).toContain('The identity exchange with AWS failed.');
+    expect(text).toMatch(/\(code: exchange_failed, reference: \w+\)/);
+    expect(text).not.toMatch(/IdC refused|Ask the admin/);
   });
 
   it('passes on once the credentials are there', async () => {

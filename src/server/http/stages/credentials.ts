@@ -3,7 +3,7 @@
  * before the call, so an assertion IdC refuses as reused becomes 401 invalid_token (the client fetches a
  * fresh token) and any other failed exchange becomes the tool call's error result, not a transport error.
  */
-import { describeError, isQindexError } from '../../../errors.js';
+import { renderError } from '../../../errors.js';
 import { isReusedAssertion } from '../../../identity/index.js';
 import type { Logger } from '../../../log.js';
 import { HttpError } from '../http-error.js';
@@ -20,8 +20,9 @@ export function warmCredentials(options: { logger: Logger; resource: string }) {
       await principal.credentials?.();
     } catch (e) {
       if (isReusedAssertion(e)) throw reusedToken(options.resource);
-      options.logger.warn({ code: isQindexError(e) ? e.code : undefined }, 'credential exchange failed');
-      throw new HttpError(403, describeError(e), { asToolResult: true, cause: e });
+      // The remote user reads what they can act on; the detail goes to the log under a reference id.
+      const shown = renderError(e, { audience: 'remote', logger: options.logger });
+      throw new HttpError(403, shown.text, { asToolResult: true, cause: e });
     }
   };
 }
