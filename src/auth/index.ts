@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Logger } from '../log.js';
-import { QindexError } from '../errors.js';
+import { commandLine } from '../config/invocation.js';
+import { ErrorCode, QindexError, hasCode } from '../errors.js';
 import { browserLogin, type BrowserLoginOptions } from './browser.js';
 import { deviceLogin, type DeviceLoginOptions } from './device.js';
 import { withProfileLock } from './lock.js';
@@ -54,7 +55,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const profile = config.profile;
   const notify = deps.notify ?? ((m: string) => deps.logger.warn(m));
   const oidc = createOidc(config.idp);
-  const loginCmd = `\`qindex-mcp login${profile === 'default' ? '' : ` --profile ${profile}`}\``;
+  const loginCmd = `\`${commandLine('login', { profile })}\``;
   let store: TokenStore | undefined;
   const getStore = () => (store ??= openTokenStore(config.tokenStore, { env, notify }));
   // The memory store lives in this process only: an in-process lock is enough for its profile logins.
@@ -92,7 +93,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const checkMatches = (login: StoredLogin) => {
     if (login.issuer !== oidc.issuer || login.clientId !== oidc.clientId) {
       throw new QindexError(
-        'profile_mismatch',
+        ErrorCode.ProfileMismatch,
         `Profile "${profile}" is signed in to ${login.issuer} as client "${login.clientId}", but the configuration names ${oidc.issuer} and client "${oidc.clientId}".`,
         {
           remedy: `Sign in again with ${loginCmd}, or use another --profile.`,
@@ -144,9 +145,9 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
         onRotated,
         retry: deps.refreshRetry,
       }).catch((e: unknown) => {
-        if (!(e instanceof QindexError && e.code === 'login_expired')) throw e;
+        if (!hasCode(e, ErrorCode.LoginExpired)) throw e;
         throw new QindexError(
-          'login_expired',
+          ErrorCode.LoginExpired,
           `The refresh token in QINDEX_REFRESH_TOKEN has expired or was revoked at ${oidc.issuer}.`,
           {
             remedy: `Put a new refresh token in QINDEX_REFRESH_TOKEN, or unset it and sign in with ${loginCmd}.`,
@@ -176,7 +177,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
       const login = await s.read(profile);
       if (!login) {
         throw new QindexError(
-          'not_signed_in',
+          ErrorCode.NotSignedIn,
           `Not signed in (profile "${profile}", ${s.location(profile)}).`,
           {
             remedy: `Run ${loginCmd}, or set QINDEX_REFRESH_TOKEN.`,
@@ -213,7 +214,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
         await s.read(profile);
       } catch (e) {
         // A damaged file is moved aside and named, never silently overwritten.
-        if (!(e instanceof QindexError && e.code === 'token_store_corrupt' && s.setAside)) throw e;
+        if (!(hasCode(e, ErrorCode.TokenStoreCorrupt) && s.setAside)) throw e;
         const aside = await s.setAside(profile);
         notify(`The damaged token store file was kept as ${aside}.`);
       }
@@ -279,7 +280,7 @@ async function revoke(oidc: Oidc, login: StoredLogin, profile: string): Promise<
   if (login.issuer !== oidc.issuer || login.clientId !== oidc.clientId) {
     // The token belongs to another IdP/client: revoking it through this one would fail.
     throw new QindexError(
-      'profile_mismatch',
+      ErrorCode.ProfileMismatch,
       `The login belongs to ${login.issuer} (client "${login.clientId}"), not the configured IdP; it was not revoked.`,
     );
   }
