@@ -5,7 +5,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { discover, requireSecureUrl } from '../../auth/discovery.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 
 export interface VerifiedToken {
   /** The raw JWT: used only as the assertion of this user's identity exchange, never forwarded. */
@@ -35,7 +35,7 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 const invalid = (message: string, cause?: unknown) =>
-  new QindexError('invalid_token', message, {
+  new QindexError(ErrorCode.InvalidToken, message, {
     remedy: 'Obtain a new access token for this server from the identity provider.',
     cause,
   });
@@ -87,7 +87,7 @@ async function resolveJwksUri(options: BearerVerifierOptions): Promise<string> {
 }
 
 const unavailable = (message: string, cause?: unknown) =>
-  new QindexError('idp_unavailable', message, {
+  new QindexError(ErrorCode.IdpUnavailable, message, {
     remedy: 'Check that the identity provider is reachable from this server.',
     retryable: true,
     cause,
