@@ -8,7 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isLoopback } from '../../config/loopback.js';
 import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
-import { QindexError } from '../../errors.js';
+import { ErrorCode, QindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
@@ -68,7 +68,7 @@ function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
   const bearer = http.auth === 'bearer';
   if (bearer && !http.resource) {
     throw new QindexError(
-      'config_invalid',
+      ErrorCode.ConfigInvalid,
       'http.auth "bearer" needs http.resource, the audience of tokens.',
       {
         remedy: "Set http.resource to this server's public URL, e.g. https://mcp.example.com/mcp.",
@@ -76,13 +76,16 @@ function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
     );
   }
   if (!bearer && !deps.localContext) {
-    throw new QindexError('config_invalid', 'Local HTTP mode needs the signed-in user of the profile.');
+    throw new QindexError(
+      ErrorCode.ConfigInvalid,
+      'Local HTTP mode needs the signed-in user of the profile.',
+    );
   }
   // Local mode has no authentication (a Host header is no credential): off loopback, anyone who can reach
   // the port would act as the signed-in user.
   if (!bearer && !isLoopback(http.host)) {
     throw new QindexError(
-      'config_invalid',
+      ErrorCode.ConfigInvalid,
       `Local HTTP mode (http.auth "none") serves the signed-in user without authentication, so it binds loopback only, not ${http.host}.`,
       { remedy: 'Drop --host (127.0.0.1 is the default), or serve many users with --auth bearer.' },
     );
