@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { QindexError } from '../errors.js';
+import { ErrorCode, QindexError } from '../errors.js';
 import { CONFIG_ENV, CONFIG_FLAG, SETTINGS, type FlagValues, type Setting } from './flags.js';
 import { defaultConfigPath } from './paths.js';
 import { ConfigSchema, ModeSchema, QSchema, type QindexConfig } from './schema.js';
@@ -135,7 +135,7 @@ async function readConfigFile(path: string, explicit: boolean): Promise<Record<s
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return undefined;
     throw new QindexError(
-      'config_invalid',
+      ErrorCode.ConfigInvalid,
       code === 'ENOENT'
         ? `Configuration file ${path} does not exist.`
         : `Configuration file ${path} cannot be read (${code ?? String(e)}).`,
@@ -147,13 +147,13 @@ async function readConfigFile(path: string, explicit: boolean): Promise<Record<s
     data = JSON.parse(text);
   } catch (e) {
     throw new QindexError(
-      'config_invalid',
+      ErrorCode.ConfigInvalid,
       `Configuration file ${path} is not valid JSON${jsonPosition(text, e)}: ${(e as Error).message}.`,
       { remedy: 'Fix the JSON syntax (an editor with the published JSON Schema helps).', cause: e },
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new QindexError('config_invalid', `Configuration file ${path} must hold a JSON object.`, {
+    throw new QindexError(ErrorCode.ConfigInvalid, `Configuration file ${path} must hold a JSON object.`, {
       remedy: 'Start the file with { and name the fields in docs/configuration.md.',
     });
   }
@@ -217,7 +217,7 @@ interface Where {
 function configError(issues: z.core.$ZodIssue[], where: Where): QindexError {
   const lines = issues.flatMap((i) => describeIssue(i, where));
   return new QindexError(
-    'config_invalid',
+    ErrorCode.ConfigInvalid,
     `Invalid configuration:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
     {
       remedy: `Fix the fields named above (precedence: flags > environment variables > ${where.filePath} > defaults; docs/configuration.md lists every field).`,
