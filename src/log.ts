@@ -31,7 +31,8 @@ export function createLogger(
 ): Logger {
   return pino(
     {
-      level: options.level ?? (process.env.QINDEX_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+      // The configured level (logging.level, or QINDEX_LOG_LEVEL through src/config) comes in `level`.
+      level: options.level ?? 'info',
       base: { name: 'qindex-mcp' },
       redact: { paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
     },

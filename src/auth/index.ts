@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
+import { headlessRefreshToken } from '../config/flags.js';
 import type { Logger } from '../log.js';
 import { commandLine } from '../config/invocation.js';
 import { ErrorCode, QindexError, hasCode } from '../errors.js';
@@ -48,6 +49,8 @@ export interface SignInDeps {
   notify?: (message: string) => void;
   /** How a rate-limited (429) or unavailable (503) refresh is retried; tests pass their own `sleep`. */
   refreshRetry?: Partial<RetryPolicy>;
+  /** The headless refresh token (QINDEX_REFRESH_TOKEN, read by src/config); default: config's read of `env`. */
+  refreshToken?: string | undefined;
 }
 
 export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
@@ -62,7 +65,8 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
   const lockDir = () => (getStore().kind === 'memory' ? undefined : locksDir(env));
   const now = () => new Date().toISOString();
 
-  const envToken = env.QINDEX_REFRESH_TOKEN?.trim() || undefined;
+  const envToken =
+    'refreshToken' in deps ? deps.refreshToken?.trim() || undefined : headlessRefreshToken(env);
   let envRefreshToken = envToken;
   let envInfo: LoginInfo | undefined;
   // MCP clients start several servers with the same QINDEX_REFRESH_TOKEN. With rotation, the first refresh

@@ -4,16 +4,23 @@
  * (with the remedy) or skipped. Human output on stderr, `--json` on stdout; exit code 1 on a failure.
  */
 import { parseArgs } from 'node:util';
-import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
-import { decodeJwt } from 'jose';
+import { decodeJwt, errors as joseErrors } from 'jose';
 import { openSignIn } from '../auth/index.js';
-import { commonFlagOptions, type FlagValues } from '../config/flags.js';
+import { createOidc } from '../auth/oidc.js';
+import {
+  commonFlagOptions,
+  headlessRefreshToken,
+  httpFlagOptions,
+  type FlagValues,
+} from '../config/flags.js';
 import { loadConfigDetailed } from '../config/load.js';
 import type { QindexConfig } from '../config/schema.js';
-import { QindexError, describeError, isQindexError } from '../errors.js';
+import { ErrorCode, hasCode, isQindexError, renderError } from '../errors.js';
 import { createCredentialProvider, type ExchangeStep, type StepEvent } from '../identity/index.js';
 import { createLogger, type LogLevel } from '../log.js';
-import { toQindexError } from '../q/errors.js';
+import { createQClient } from '../q/client.js';
+import { configuredBearerVerifier } from '../server/http/bearer.js';
+import { createTenantResolver, type TenantResolver } from '../server/http/tenants.js';
 import type { CommandRunner } from './index.js';
 
 export interface DoctorStep {
@@ -38,7 +45,8 @@ first one that fails. Exit code 1 when a step fails.
 
   --json                 print the report as JSON on stdout
   --interactive          data-accessor auth-code mode: run the IAM Identity Center browser login
-  --config <file>, --profile <name>, and every flag of docs/configuration.md
+  --config <file>, --profile <name>, and every flag of docs/configuration.md (the HTTP
+                         ones too: doctor then checks what \`serve --transport http\` would use)
   -h, --help             show this help
 `;
 
@@ -55,32 +63,37 @@ function exchangeSteps(mode: QindexConfig['mode']): ExchangeStep[] {
   ];
 }
 
-export async function runDoctor(
-  flags: FlagValues,
-  env: Record<string, string | undefined> = process.env,
-): Promise<DoctorReport> {
+/** Environment of the doctor run; default: the process's (read by src/config only). */
+type Env = Record<string, string | undefined>;
+
+export async function runDoctor(flags: FlagValues, env?: Env): Promise<DoctorReport> {
   const steps: DoctorStep[] = [];
   const report: DoctorReport = { ok: false, steps };
   const fail = (name: string, e: unknown) => {
+    const r = renderError(e, { audience: 'cli' });
     steps.push({
       name,
       status: 'failed',
-      detail: isQindexError(e) ? e.message : describeError(e),
-      ...(isQindexError(e) ? { code: e.code, ...(e.remedy ? { remedy: e.remedy } : {}) } : {}),
+      detail: r.message,
+      code: r.code,
+      ...(r.remedy ? { remedy: r.remedy } : {}),
     });
     return report;
   };
   const skip = (names: string[]) => names.forEach((name) => steps.push({ name, status: 'skipped' }));
 
+  // The configuration as serve loads it: file, variables and flags, each field's check and the rules
+  // across fields; in bearer mode also serve's tenant table.
   let config: QindexConfig;
+  let logLevel: LogLevel = 'silent';
+  let tenants: TenantResolver | undefined;
   try {
-    const loaded = await loadConfigDetailed({ flags, env }, { require: 'all' });
+    const loaded = await loadConfigDetailed({ flags, ...(env ? { env } : {}) }, { require: 'all' });
     config = loaded.config;
-    steps.push({
-      name: 'configuration',
-      status: 'passed',
-      detail: loaded.file ?? 'no file; environment and flags',
-    });
+    if (bearerMode(config)) tenants = createTenantResolver(config);
+    // Doctor's report is its output: logs only when this run asks for them.
+    if (loaded.sources.get('logging.level')?.kind === 'flag') logLevel = config.logging.level;
+    steps.push({ name: 'configuration', status: 'passed', detail: configDetail(config, loaded.file) });
   } catch (e) {
     fail('configuration', e);
     skip(['IdP discovery', 'sign-in', 'identity exchange', 'qbusiness:SearchRelevantContent']);
@@ -89,21 +102,33 @@ export async function runDoctor(
   report.profile = config.profile;
   report.mode =
     config.mode.type === 'data-accessor' ? `data-accessor (${config.mode.grant})` : config.mode.type;
-  const logger = createLogger({ level: (flags['log-level'] as LogLevel | undefined) ?? 'silent' });
+  const logger = createLogger({ level: logLevel });
+  const bearer = bearerMode(config);
+  const bearerSteps = bearer ? [BEARER_STEP, ...(config.http?.tenants ? [TENANT_STEP] : [])] : [];
   const later = [...exchangeSteps(config.mode), 'qbusiness:SearchRelevantContent'];
   const authCode = config.mode.type === 'data-accessor' && config.mode.grant === 'auth-code';
 
+  // Sign-in's own discovery (openid-client), the one serve's sign-in and refresh use.
   try {
-    steps.push({ name: 'IdP discovery', status: 'passed', detail: await discover(config.idp.issuer) });
+    const metadata = (await createOidc(config.idp).configuration()).serverMetadata();
+    steps.push({
+      name: 'IdP discovery',
+      status: 'passed',
+      detail: `${config.idp.issuer} (token endpoint ${metadata.token_endpoint ?? 'none'})`,
+    });
   } catch (e) {
     fail('IdP discovery', e);
-    skip(['sign-in', ...later]);
+    skip(['sign-in', ...bearerSteps, ...later]);
     return report;
   }
 
   // The token of this step is fresh and never used: the first exchange may use it as its assertion.
   let firstToken: string | undefined;
-  const signIn = openSignIn(config, { logger, env });
+  const signIn = openSignIn(config, {
+    logger,
+    refreshToken: headlessRefreshToken(env),
+    ...(env ? { env } : {}),
+  });
   if (authCode) {
     const interactive = flags.interactive === true;
     steps.push({
@@ -117,6 +142,7 @@ export async function runDoctor(
               'Run `qindex-mcp doctor --interactive` to check the IAM Identity Center login and the exchange.',
           }),
     });
+    skip(bearerSteps);
     if (!interactive) {
       skip(later);
       report.ok = true;
@@ -134,8 +160,31 @@ export async function runDoctor(
       });
     } catch (e) {
       fail('sign-in', e);
-      skip(later);
+      skip([...bearerSteps, ...later]);
       return report;
+    }
+  }
+
+  // Bearer mode: serve's verifier and tenant table, tried on the sign-in's token.
+  let chainConfig = config;
+  if (bearer && firstToken) {
+    try {
+      steps.push({ name: BEARER_STEP, status: 'passed', detail: await checkVerifier(config, firstToken) });
+    } catch (e) {
+      fail(BEARER_STEP, e);
+      skip([...bearerSteps.slice(1), ...later]);
+      return report;
+    }
+    if (tenants && config.http?.tenants) {
+      try {
+        const tenant = pickTenant(config, tenants, firstToken);
+        steps.push({ name: TENANT_STEP, ...tenant.step });
+        chainConfig = tenant.config;
+      } catch (e) {
+        fail(TENANT_STEP, e);
+        skip(later);
+        return report;
+      }
     }
   }
 
@@ -146,7 +195,8 @@ export async function runDoctor(
     if (event.ok) steps.push({ name: event.step, status: 'passed' });
     else fail(event.step, event.error);
   };
-  const provider = createCredentialProvider(config, {
+  // serve's credential provider and Q client, built the way local-context.ts builds them.
+  const provider = createCredentialProvider(chainConfig, {
     logger,
     onStep,
     freshIdToken: async () => {
@@ -155,41 +205,33 @@ export async function runDoctor(
       return token;
     },
   });
-  let credentials;
   try {
-    credentials = await provider();
+    await provider();
   } catch (e) {
     if (!steps.some((st) => st.status === 'failed')) {
       // A failure no call reported (e.g. sign-in during the exchange): pin it on the next call.
-      const next = exchangeSteps(config.mode).find((st) => !seen.has(st)) ?? 'identity exchange';
+      const next = exchangeSteps(chainConfig.mode).find((st) => !seen.has(st)) ?? 'identity exchange';
       seen.add(next);
       fail(next, e);
     }
-    skip([...exchangeSteps(config.mode).filter((st) => !seen.has(st)), 'qbusiness:SearchRelevantContent']);
+    skip([
+      ...exchangeSteps(chainConfig.mode).filter((st) => !seen.has(st)),
+      'qbusiness:SearchRelevantContent',
+    ]);
     return report;
   }
 
-  const q = new QBusinessClient({
-    region: config.q.region,
-    credentials,
-    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
-  });
+  const q = createQClient(chainConfig, { credentials: provider, logger });
   try {
-    const result = await q.send(
-      new SearchRelevantContentCommand({
-        applicationId: config.q.applicationId,
-        queryText: 'qindex-mcp doctor',
-        contentSource: { retriever: { retrieverId: config.q.retrieverId } },
-        maxResults: 1,
-      }),
-    );
+    const result = await q.search({ queryText: 'qindex-mcp doctor', maxResults: 1 });
     steps.push({
       name: 'qbusiness:SearchRelevantContent',
       status: 'passed',
-      detail: `${result.relevantContent?.length ?? 0} result(s) for ${provider.identity()?.email ?? 'the user'}`,
+      detail: `${result.passages.length} result(s) for ${provider.identity()?.email ?? 'the user'}`,
     });
   } catch (e) {
-    fail('qbusiness:SearchRelevantContent', toQindexError(e, 'SearchRelevantContent'));
+    // A configured id Q does not know comes back from the client as the configuration error naming it.
+    fail('qbusiness:SearchRelevantContent', e);
     return report;
   } finally {
     q.destroy();
@@ -198,31 +240,60 @@ export async function runDoctor(
   return report;
 }
 
-/** Fetches the IdP's discovery document and checks that it names this issuer. */
-async function discover(issuer: string): Promise<string> {
-  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  const problem = (message: string, cause?: unknown) =>
-    new QindexError('idp_discovery_failed', message, {
-      cause,
-      retryable: true,
-      remedy: `Check idp.issuer: ${issuer} must serve OpenID Connect discovery at ${url}.`,
-    });
-  let res: Response;
+const BEARER_STEP = 'HTTP bearer token check';
+const TENANT_STEP = 'HTTP tenant';
+
+const bearerMode = (config: QindexConfig) => config.http?.auth === 'bearer';
+
+function configDetail(config: QindexConfig, file: string | undefined): string {
+  const source = file ?? 'no file; environment and flags';
+  const http = config.http;
+  if (!http || http.auth !== 'bearer') return source;
+  const tenants = http.tenants ? `, tenants ${Object.keys(http.tenants).join(', ')}` : '';
+  return `${source}; HTTP bearer mode for ${http.resource ?? '?'}${tenants}`;
+}
+
+/**
+ * Runs serve's bearer verifier on the sign-in's ID token: it fetches the signing keys (http.jwksUri or
+ * the discovered jwks_uri) and checks signature, algorithm and issuer. An ID token is issued for the
+ * client, not this server, so only a refused audience is expected; any other refusal is the finding.
+ */
+async function checkVerifier(config: QindexConfig, idToken: string): Promise<string> {
+  const http = config.http!;
+  const keys = http.jwksUri ?? 'the discovered jwks_uri';
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
+    await configuredBearerVerifier(config.idp.issuer, http)(idToken);
+    return `signing keys from ${keys}; this IdP's tokens verify for ${http.resource}`;
   } catch (e) {
-    throw problem(
-      `Cannot reach the identity provider at ${url}: ${(e as Error).cause ?? (e as Error).message}.`,
-      e,
-    );
+    const cause = isQindexError(e) ? e.cause : undefined;
+    if (!hasCode(e, ErrorCode.InvalidToken)) throw e;
+    if (!(cause instanceof joseErrors.JWTClaimValidationFailed) || cause.claim !== 'aud') throw e;
+    return `signing keys from ${keys} verify this IdP's tokens (signature, algorithm, issuer); bearer tokens must be issued for ${http.resource}`;
   }
-  if (!res.ok) throw problem(`${url} answered HTTP ${res.status}.`);
-  const doc = (await res.json().catch(() => ({}))) as { issuer?: string; token_endpoint?: string };
-  if (doc.issuer?.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) {
-    throw problem(`The discovery document names issuer ${String(doc.issuer)}, not ${issuer}.`);
+}
+
+/** The tenant serve would pick for a token with the sign-in's claims; its configuration runs the chain. */
+function pickTenant(
+  config: QindexConfig,
+  tenants: TenantResolver,
+  idToken: string,
+): { step: Omit<DoctorStep, 'name'>; config: QindexConfig } {
+  const claim = config.http!.tenantClaim;
+  const claims = decodeJwt(idToken);
+  if (claims[claim] === undefined) {
+    return {
+      step: {
+        status: 'skipped',
+        detail: `the sign-in's ID token has no "${claim}" claim (bearer tokens need one); checking the chain with mode and q`,
+      },
+      config,
+    };
   }
-  if (!doc.token_endpoint) throw problem('The discovery document has no token_endpoint.');
-  return `${issuer} (token endpoint ${doc.token_endpoint})`;
+  const tenant = tenants(claims);
+  return {
+    step: { status: 'passed', detail: `"${claim}" names tenant ${tenant.name}` },
+    config: tenant.config,
+  };
 }
 
 function printHuman(report: DoctorReport): void {
@@ -244,6 +315,7 @@ export const doctor: CommandRunner = {
         args,
         options: {
           ...commonFlagOptions,
+          ...httpFlagOptions,
           json: { type: 'boolean' },
           interactive: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },

@@ -129,6 +129,10 @@ export const HttpSchema = z
       .describe('Shared, encrypted credential cache so replicas make one exchange per user'),
     cacheKey: z
       .string()
+      .refine(
+        (k) => Buffer.from(k, 'base64').length === 32,
+        'base64 of 32 random bytes (openssl rand -base64 32)',
+      )
       .optional()
       .describe('Base64 of 32 random bytes encrypting the shared cache (or env QINDEX_CACHE_KEY)'),
     tenantClaim: z

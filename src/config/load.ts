@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { ErrorCode, QindexError } from '../errors.js';
 import { CONFIG_ENV, CONFIG_FLAG, SETTINGS, type FlagValues, type Setting } from './flags.js';
 import { defaultConfigPath } from './paths.js';
-import { ConfigSchema, ModeSchema, QSchema, type QindexConfig } from './schema.js';
+import { RULE, crossFieldRules } from './rules.js';
+import { ConfigFieldsSchema, ConfigSchema, ModeSchema, QSchema, type QindexConfig } from './schema.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,13 +79,10 @@ export async function loadConfigDetailed(
   const fileModeType = sources.has('mode.type') ? get(raw, 'mode.type') : undefined;
 
   for (const s of SETTINGS) {
-    const value = env[s.env];
-    if (value !== undefined && value !== '') setFrom(raw, sources, s, value, { kind: 'env', name: s.env });
+    const value = s.env ? env[s.env] : undefined;
+    if (value !== undefined && value !== '') setFrom(raw, sources, s, value, { kind: 'env', name: s.env! });
   }
-  for (const s of SETTINGS) {
-    const value = s.flag ? str(flags[s.flag]) : undefined;
-    if (value !== undefined) setFrom(raw, sources, s, value, { kind: 'flag', name: `--${s.flag}` });
-  }
+  applyFlagValues(raw, sources, flags);
   dropFieldsOfReplacedMode(raw, sources, fileModeType);
   // Absent sections become {} so that errors name their missing fields, not just the section.
   for (const section of ['idp', 'mode', 'q'] as const) raw[section] ??= {};
@@ -108,7 +106,39 @@ export async function loadConfigDetailed(
   return { config, file, filePath, sources };
 }
 
-const IdpOnlySchema = ConfigSchema.extend({ mode: z.unknown().optional(), q: z.unknown().optional() });
+const IdpOnlySchema = ConfigFieldsSchema.extend({
+  mode: z.unknown().optional(),
+  q: z.unknown().optional(),
+}).superRefine(crossFieldRules);
+
+/** Sets each configuration field a flag of `flags` names (flags win over file and environment). */
+function applyFlagValues(raw: Record<string, unknown>, sources: Map<string, ValueSource>, flags: FlagValues) {
+  for (const s of SETTINGS) {
+    const value = s.flag ? flags[s.flag] : undefined;
+    if (value === undefined || s.path === undefined) continue;
+    // parseArgs gives a boolean flag `true`, a repeatable one an array, the others a string.
+    if (typeof value === 'boolean' || Array.isArray(value)) set(raw, s.path, value);
+    else set(raw, s.path, coerce(s, value));
+    sources.set(s.path, { kind: 'flag', name: `--${s.flag}` });
+  }
+}
+
+/**
+ * A loaded configuration with the flags of `flags` applied over it, validated again (rules across
+ * fields included). For callers that hold a configuration and parse more flags (the HTTP transport's).
+ */
+export function withFlags(config: QindexConfig, flags: FlagValues): QindexConfig {
+  const before = origins.get(config) ?? origins.get(config.q);
+  const sources = new Map(before);
+  const raw = structuredClone(config) as Record<string, unknown>;
+  applyFlagValues(raw, sources, flags);
+  const file = [...sources.values()].find((v) => v.kind === 'file');
+  const filePath = file?.kind === 'file' ? file.file : 'the configuration file';
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw configError(parsed.error.issues, { raw, sources, file: filePath, filePath });
+  remember(parsed.data, sources);
+  return parsed.data;
+}
 
 /**
  * Where a loaded configuration's values came from, for errors found only when a value is used (a Q
@@ -176,13 +206,17 @@ function setFrom(
   value: string,
   source: ValueSource,
 ): void {
+  if (s.path === undefined) return; // read where it is used (the config file's path, the refresh token)
   set(raw, s.path, coerce(s, value));
   sources.set(s.path, source);
 }
 
+/** A variable's or flag's text as the field's type; text that is not one is left for zod to name. */
 function coerce(s: Setting, value: string): unknown {
   if (s.kind === 'number') return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   if (s.kind === 'list') return value.split(/[\s,]+/).filter(Boolean);
+  if (s.kind === 'boolean')
+    return /^(true|1)$/i.test(value) ? true : /^(false|0)$/i.test(value) ? false : value;
   return value;
 }
 
@@ -235,18 +269,20 @@ function describeIssue(issue: z.core.$ZodIssue, where: Where): string[] {
   }
   const value = get(where.raw, path);
   const setting = SETTINGS.find((s) => s.path === path);
+  // A rule across fields (rules.ts) explains itself; a field's own check says what it expects.
+  const rule = issue.code === 'custom' && issue.params?.[RULE] === true;
   if (value === undefined) {
     const ways = [`set "${path}" in ${where.filePath}`];
-    if (setting) ways.push(`set ${setting.env}`);
+    if (setting?.env) ways.push(`set ${setting.env}`);
     if (setting?.flag) ways.push(`pass --${setting.flag}`);
-    return [`${path} is missing: expected ${expected(issue)}; ${ways.join(', or ')}`];
+    const what = rule ? issue.message : `expected ${expected(issue)}`;
+    return [`${path} is missing: ${what}; ${ways.join(', or ')}`];
   }
-  const shown = setting?.secret || SECRET_FILE_PATHS.has(path) ? '(hidden)' : show(value);
-  return [`${path}${sourceText(where.sources.get(path))}: expected ${expected(issue)}, got ${shown}`];
+  const shown = setting?.secret ? '(hidden)' : show(value);
+  const source = sourceText(where.sources.get(path));
+  if (rule) return [`${path}${source} is ${shown}: ${issue.message}`];
+  return [`${path}${source}: expected ${expected(issue)}, got ${shown}`];
 }
-
-/** Secrets that only the file sets (no variable or flag in SETTINGS); a Redis URL may carry a password. */
-const SECRET_FILE_PATHS = new Set(['http.cacheKey', 'http.redisUrl']);
 
 function expected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {

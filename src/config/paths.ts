@@ -4,12 +4,13 @@
  */
 import envPaths from 'env-paths';
 import { join } from 'node:path';
+import { CONFIG_DIR_ENV } from './flags.js';
 
 type Env = Record<string, string | undefined>;
 
 /** The directory of config.json: `$QINDEX_CONFIG_DIR`, else the platform's user config dir for qindex-mcp. */
 export function configDir(env: Env = process.env): string {
-  const override = env.QINDEX_CONFIG_DIR;
+  const override = env[CONFIG_DIR_ENV];
   if (override) return override;
   return envPaths('qindex-mcp', { suffix: '' }).config;
 }

@@ -1,9 +1,11 @@
 /**
- * @module The configuration's shape, as a zod schema: the single source for validation, the TypeScript
- * type and the published JSON Schema. Loading and precedence live in load.ts.
+ * @module The configuration's shape, as a zod schema: the single source for validation (with the rules
+ * across fields of rules.ts), the TypeScript type and the published JSON Schema. Loading and precedence
+ * live in load.ts; which variables and flags set which field, in flags.ts.
  */
 import { z } from 'zod';
 import { HttpSchema } from './http.js';
+import { crossFieldRules } from './rules.js';
 import { qIdString } from './ids.js';
 
 const region = z
@@ -130,7 +132,8 @@ export const AwsSchema = z
   .strict()
   .default({});
 
-export const ConfigSchema = z
+/** The configuration's fields, without the rules across them (for schemas derived from it). */
+export const ConfigFieldsSchema = z
   .object({
     $schema: z.string().optional(),
     profile: z
@@ -159,6 +162,9 @@ export const ConfigSchema = z
     http: HttpSchema.optional().describe('serve --transport http settings (see docs/http.md)'),
   })
   .strict();
+
+// Rules across fields (rules.ts): reported when the configuration is loaded, by doctor as by serve.
+export const ConfigSchema = ConfigFieldsSchema.superRefine(crossFieldRules);
 
 export type QindexConfig = z.output<typeof ConfigSchema>;
 export type QindexConfigInput = z.input<typeof ConfigSchema>;

@@ -66,6 +66,8 @@ async function doctor(
     file?: string;
     human?: boolean;
     noAwsKeys?: boolean;
+    /** More flags, after `doctor --config <file>`. */
+    args?: string[];
   } = {},
 ): Promise<Outcome> {
   const sb = sandbox();
@@ -90,7 +92,14 @@ async function doctor(
     AWS_EC2_METADATA_DISABLED: 'true',
     ...(refreshToken ? { QINDEX_REFRESH_TOKEN: refreshToken } : {}),
   };
-  const args = [cli, 'doctor', '--config', path, ...(options.human ? [] : ['--json'])];
+  const args = [
+    cli,
+    'doctor',
+    '--config',
+    path,
+    ...(options.args ?? []),
+    ...(options.human ? [] : ['--json']),
+  ];
   const result = await run(process.execPath, args, { env }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({
@@ -153,18 +162,99 @@ describe.concurrent('qindex-mcp doctor', { timeout: 60_000 }, () => {
     expect(step(o, 'qbusiness:SearchRelevantContent')?.status).toBe('skipped');
   });
 
+  it('rules across fields fail the configuration step, naming the fields and where they came from', async () => {
+    const [noResource, offLoopback, tenants] = await Promise.all([
+      doctor('idc', { overrides: { http: { auth: 'bearer' } } }),
+      doctor('idc', { args: ['--host', '0.0.0.0'] }),
+      doctor('idc', {
+        overrides: {
+          http: {
+            auth: 'bearer',
+            resource: 'https://mcp.example.com/mcp',
+            tenants: {
+              acme: {
+                tenantId: 'acme',
+                idcApplicationArn: sandbox().description.modes.dataAccessor.idcApplicationArn,
+                applicationId: sandbox().description.modes.idc.applicationId,
+                retrieverId: sandbox().description.modes.idc.retrieverId,
+              },
+            },
+          },
+        },
+      }),
+    ]);
+    for (const o of [noResource, offLoopback, tenants]) {
+      expect(o.code).toBe(1);
+      expect(step(o, 'configuration')).toMatchObject({ status: 'failed', code: 'config_invalid' });
+      expect(
+        statuses(o)
+          .slice(1)
+          .every((s) => s.endsWith(':skipped')),
+      ).toBe(true);
+    }
+    expect(step(noResource, 'configuration')?.detail).toContain(
+      'http.resource is missing: http.auth "bearer" needs it',
+    );
+    expect(step(noResource, 'configuration')?.detail).toContain('or pass --resource');
+    expect(step(offLoopback, 'configuration')?.detail).toContain(
+      'http.host (from flag --host) is "0.0.0.0": local HTTP mode (http.auth "none")',
+    );
+    expect(step(offLoopback, 'configuration')?.detail).toContain('binds loopback only');
+    expect(step(tenants, 'configuration')?.detail).toMatch(
+      /mode\.type \(in \S+\.json\) is "idc": http\.tenants needs mode\.type "data-accessor"/,
+    );
+  });
+
+  it('a q.applicationId Q does not know: the configuration error naming the field and the file', async () => {
+    const o = await doctor('idc', {
+      overrides: { q: { applicationId: 'a1b2c3d4-5678-90ab-cdef-00000000dead' } },
+    });
+    expect(o.code).toBe(1);
+    expect(step(o, 'sts:AssumeRole (identity context)')?.status).toBe('passed');
+    const search = step(o, 'qbusiness:SearchRelevantContent');
+    expect(search).toMatchObject({ status: 'failed', code: 'config_invalid' });
+    expect(search?.detail).toMatch(/comes from q\.applicationId \(in \S+\.json\)/);
+    expect(search?.remedy).toMatch(
+      /^Set q\.applicationId in \S+\.json to the id of the Amazon Q Business application/,
+    );
+  });
+
+  it("bearer HTTP mode: serve's verifier checks the sign-in token, then the chain runs", async () => {
+    const resource = sandbox().description.mcpResource;
+    const [good, badAlg] = await Promise.all([
+      doctor('data-accessor', { args: ['--auth', 'bearer', '--resource', resource] }),
+      doctor('data-accessor', { overrides: { http: { auth: 'bearer', resource, algorithms: ['ES512'] } } }),
+    ]);
+    expect(good.code).toBe(0);
+    expect(step(good, 'configuration')?.detail).toContain(`HTTP bearer mode for ${resource}`);
+    expect(step(good, 'HTTP bearer token check')).toMatchObject({ status: 'passed' });
+    expect(step(good, 'HTTP bearer token check')?.detail).toContain(
+      `bearer tokens must be issued for ${resource}`,
+    );
+    expect(step(good, 'qbusiness:SearchRelevantContent')?.status).toBe('passed');
+    // The verifier really ran: it refuses the IdP's algorithm when http.algorithms leaves it out.
+    expect(badAlg.code).toBe(1);
+    expect(step(badAlg, 'HTTP bearer token check')).toMatchObject({
+      status: 'failed',
+      code: 'invalid_token',
+    });
+    expect(step(badAlg, 'HTTP bearer token check')?.detail).toContain('forbidden algorithm');
+    expect(step(badAlg, 'sts:AssumeRole (tenant tag)')?.status).toBe('skipped');
+  });
+
   it('an unreachable IdP: discovery fails', async () => {
     const o = await doctor('idc', { overrides: { idp: { issuer: 'http://127.0.0.1:9' } }, username: null });
     expect(o.code).toBe(1);
-    expect(step(o, 'IdP discovery')).toMatchObject({ status: 'failed', code: 'idp_discovery_failed' });
-    expect(step(o, 'IdP discovery')?.remedy).toContain('Check idp.issuer');
+    expect(step(o, 'IdP discovery')).toMatchObject({ status: 'failed', code: 'idp_unavailable' });
+    expect(step(o, 'IdP discovery')?.remedy).toContain('idp.issuer');
   });
 
   it('nobody signed in: the sign-in step fails with the login command', async () => {
     const o = await doctor('idc', { username: null });
     expect(o.code).toBe(1);
     expect(step(o, 'sign-in')?.status).toBe('failed');
-    expect(step(o, 'sign-in')?.remedy).toContain('qindex-mcp login');
+    // The login command as this doctor was invoked (src/config/invocation.ts), with its --config.
+    expect(step(o, 'sign-in')?.remedy).toMatch(/`\S+ \S*cli\.js login --config \S+\.json`/);
     expect(step(o, 'sso-oidc:CreateTokenWithIAM')?.status).toBe('skipped');
   });
 

@@ -11,6 +11,7 @@ import { createMcpServer } from '../../src/server/mcp.js';
 import { createLocalContext, type LocalContext } from '../../src/server/local-context.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
 import { withHttpFlags } from '../../src/server/http/cli.js';
+import { HttpSchema } from '../../src/config/http.js';
 import { connect, initializeBody, post, search, silent } from './harness.js';
 import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
@@ -110,11 +111,16 @@ describe('HTTP transport, local one-user mode', () => {
 
   it('refuses bearer mode without a resource, and bad flags', async () => {
     const d = sandbox().description;
+    // The schema's rule refuses it when the configuration is loaded; the server refuses one built by hand.
+    expect(() => configFor(d, 'idc', { http: { auth: 'bearer', port: 0 } })).toThrow(/resource/);
     await expect(
-      startHttpServer(configFor(d, 'idc', { http: { auth: 'bearer', port: 0 } }), {
-        logger: silent,
-        createServer: createMcpServer,
-      }),
+      startHttpServer(
+        { ...configFor(d, 'idc'), http: HttpSchema.parse({ auth: 'bearer', port: 0 }) },
+        {
+          logger: silent,
+          createServer: createMcpServer,
+        },
+      ),
     ).rejects.toMatchObject({ code: 'config_invalid' });
     expect(() => withHttpFlags(configFor(d, 'idc'), { port: 'eighty' })).toThrow(/--port/);
     expect(() => withHttpFlags(configFor(d, 'idc'), { auth: 'basic' })).toThrow(/http\.auth/);
@@ -123,12 +129,16 @@ describe('HTTP transport, local one-user mode', () => {
   it('refuses to serve the signed-in user without authentication off loopback', async () => {
     const d = sandbox().description;
     for (const host of ['0.0.0.0', '::', '127.example.com']) {
+      expect(() => withHttpFlags(configFor(d, 'idc'), { host, port: '0' })).toThrow(/loopback only/);
       await expect(
-        startHttpServer(withHttpFlags(configFor(d, 'idc'), { host, port: '0' }), {
-          logger: silent,
-          createServer: createMcpServer,
-          localContext: ctx,
-        }),
+        startHttpServer(
+          { ...configFor(d, 'idc'), http: HttpSchema.parse({ host, port: 0 }) },
+          {
+            logger: silent,
+            createServer: createMcpServer,
+            localContext: ctx,
+          },
+        ),
       ).rejects.toMatchObject({ code: 'config_invalid', message: expect.stringMatching(/loopback only/) });
     }
   });

@@ -4,6 +4,7 @@
  * HMAC, so an RSA public key can never be used as an HMAC secret).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { HttpConfig } from '../../config/http.js';
 import { discover, requireSecureUrl } from '../../auth/discovery.js';
 import { ErrorCode, QindexError } from '../../errors.js';
 
@@ -39,6 +40,16 @@ const invalid = (message: string, cause?: unknown) =>
     remedy: 'Obtain a new access token for this server from the identity provider.',
     cause,
   });
+
+/** The verifier of a bearer-mode configuration: the one `serve` checks requests with and `doctor` checks. */
+export function configuredBearerVerifier(issuer: string, http: HttpConfig): BearerVerifier {
+  return createBearerVerifier({
+    issuer,
+    audience: http.resource ?? '',
+    algorithms: http.algorithms,
+    ...(http.jwksUri ? { jwksUri: http.jwksUri } : {}),
+  });
+}
 
 export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
   // Keys over plain HTTP could be swapped on the way to mint tokens for anyone (src/auth/discovery.ts).

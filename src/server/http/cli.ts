@@ -2,28 +2,16 @@
  * @module The `serve --transport http` glue: HTTP-only flags (layered over the config file's `http`
  * section), the local context in one-user mode, and a graceful stop on SIGINT/SIGTERM.
  */
-import type { ParseArgsConfig } from 'node:util';
 import type { QindexConfig } from '../../config/schema.js';
-import { HttpSchema } from '../../config/http.js';
-import { QindexError } from '../../errors.js';
+import type { FlagValues } from '../../config/flags.js';
+import { withFlags } from '../../config/load.js';
 import type { Logger } from '../../log.js';
 import { createLocalContext } from '../local-context.js';
 import { createMcpServer } from '../mcp.js';
 import { startHttpServer } from './app.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Flags of the HTTP transport; each overrides the same `http.*` setting of the configuration file. */
-export const httpFlagOptions: Options = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  auth: { type: 'string' },
-  resource: { type: 'string' },
-  stateless: { type: 'boolean' },
-  'redis-url': { type: 'string' },
-  'allowed-origin': { type: 'string', multiple: true },
-  'allowed-host': { type: 'string', multiple: true },
-};
+/** Flags of the HTTP transport, from the one settings table; each overrides its `http.*` field. */
+export { httpFlagOptions } from '../../config/flags.js';
 
 export const HTTP_USAGE = `HTTP transport (--transport http):
   --host <addr>          Address to bind (default 127.0.0.1)
@@ -36,39 +24,12 @@ export const HTTP_USAGE = `HTTP transport (--transport http):
   See docs/http.md.
 `;
 
-/** The configuration with the HTTP flags applied and the http section validated. */
-export function withHttpFlags(
-  config: QindexConfig,
-  values: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = process.env,
-): QindexConfig {
-  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-  const list = (k: string) => (Array.isArray(values[k]) ? (values[k] as string[]) : undefined);
-  const port = str('port');
-  if (port !== undefined && !/^\d+$/.test(port)) {
-    throw new QindexError('config_invalid', `--port must be a number, got "${port}".`);
-  }
-  const input = {
-    ...config.http,
-    ...(str('host') ? { host: str('host') } : {}),
-    ...(port !== undefined ? { port: Number(port) } : {}),
-    ...(str('auth') ? { auth: str('auth') } : {}),
-    ...(str('resource') ? { resource: str('resource') } : {}),
-    ...(values.stateless === true ? { stateless: true } : {}),
-    ...((str('redis-url') ?? env.QINDEX_REDIS_URL)
-      ? { redisUrl: str('redis-url') ?? env.QINDEX_REDIS_URL }
-      : {}),
-    ...(list('allowed-origin') ? { allowedOrigins: list('allowed-origin') } : {}),
-    ...(list('allowed-host') ? { allowedHosts: list('allowed-host') } : {}),
-  };
-  const parsed = HttpSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new QindexError('config_invalid', `http.${issue.path.join('.')}: ${issue.message}.`, {
-      remedy: 'Fix the flag or the http section of the configuration file (docs/http.md).',
-    });
-  }
-  return { ...config, http: parsed.data };
+/**
+ * The configuration with the HTTP flags applied, validated by src/config (loadConfig has applied them
+ * already for `serve`; applying them again changes nothing).
+ */
+export function withHttpFlags(config: QindexConfig, values: Record<string, unknown>): QindexConfig {
+  return withFlags(config, values as FlagValues);
 }
 
 /** Serves until SIGINT/SIGTERM, then finishes in-flight calls and exits 0. */

@@ -12,7 +12,7 @@ import { ErrorCode, QindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
-import { createBearerVerifier, type BearerVerifier } from './bearer.js';
+import { configuredBearerVerifier, type BearerVerifier } from './bearer.js';
 import {
   createCallGate,
   createConcurrencyLimiter,
@@ -39,8 +39,6 @@ export interface HttpServerDeps {
   userContext?: UserContextFactory;
   /** The deployment's own AWS credentials for the exchange; default: the SDK's default chain. */
   baseCredentials?: Parameters<typeof createUserContextFactory>[0]['baseCredentials'];
-  /** Environment for QINDEX_CACHE_KEY; default process.env. */
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface HttpState {
@@ -103,19 +101,12 @@ export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logg
     bearer && http.redisUrl
       ? createSharedCredentialCache({
           url: http.redisUrl,
-          key: parseCacheKey(http.cacheKey ?? (deps.env ?? process.env).QINDEX_CACHE_KEY),
+          key: parseCacheKey(http.cacheKey),
           logger,
           marginSeconds: config.credentials.refreshMarginSeconds,
         })
       : undefined;
-  const verify = bearer
-    ? createBearerVerifier({
-        issuer: config.idp.issuer,
-        audience: resource,
-        algorithms: http.algorithms,
-        ...(http.jwksUri ? { jwksUri: http.jwksUri } : {}),
-      })
-    : undefined;
+  const verify = bearer ? configuredBearerVerifier(config.idp.issuer, http) : undefined;
   const tenantOf = createTenantResolver(config);
   const qTransport = bearer ? createQTransport() : undefined;
   const makeUser =
