@@ -1,30 +1,15 @@
 /**
  * @module The product's logger: structured JSON lines on stderr (stdout is the JSON-RPC channel in
- * stdio mode), with token-bearing fields redacted by name as a second line of defence; and the
- * adapter that gives the AWS SDK clients this logger instead of their console fallback.
+ * stdio mode), every field and message passed through the one redaction (src/errors.ts) as a second
+ * line of defence; and the adapter that gives the AWS SDK clients this logger instead of their console
+ * fallback.
  */
 import pino, { type Logger } from 'pino';
 import type { Logger as SdkLogger } from '@smithy/types';
+import { redact } from './errors.js';
 
 export type { Logger };
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
-
-const SECRET_KEYS = [
-  'token',
-  'idToken',
-  'id_token',
-  'accessToken',
-  'access_token',
-  'refreshToken',
-  'refresh_token',
-  'assertion',
-  'secretAccessKey',
-  'sessionToken',
-  'identityContext',
-  'authorization',
-  'password',
-  'clientSecret',
-];
 
 export function createLogger(
   options: { level?: LogLevel; destination?: NodeJS.WritableStream } = {},
@@ -34,7 +19,14 @@ export function createLogger(
       // The configured level (logging.level, or QINDEX_LOG_LEVEL through src/config) comes in `level`.
       level: options.level ?? 'info',
       base: { name: 'qindex-mcp' },
-      redact: { paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), censor: '[redacted]' },
+      // Secret-named fields at any depth, and text shaped like a token or key anywhere, are blanked.
+      formatters: { log: (fields) => redact(fields) },
+      hooks: {
+        logMethod(args, method) {
+          const safe = args.map((a: unknown) => (typeof a === 'string' ? redact(a) : a));
+          method.apply(this, safe as Parameters<typeof method>);
+        },
+      },
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
