@@ -63,7 +63,17 @@ export function toQindexError(e: unknown, operation: string): QindexError {
   const name = err.name ?? 'Error';
   const detail = (err.message ?? String(e)).slice(0, 500);
   const what = `Amazon Q Business ${operation} failed`;
-  const opts = { cause: e };
+  const requestId = err.$metadata?.requestId;
+  const opts = {
+    cause: e,
+    // For the log (a remote user's error is logged whole under its reference): which call, what AWS said.
+    details: {
+      operation,
+      exception: name,
+      ...(status(e) ? { status: status(e) } : {}),
+      ...(requestId ? { requestId } : {}),
+    },
+  };
   switch (classify(e)) {
     case 'aborted':
       return new QindexError(ErrorCode.Cancelled, `${what}: the request was cancelled.`, {
@@ -231,6 +241,7 @@ export function configuredResourceMissing(
       cause: isQindexError(e) ? e.cause : e,
       fixBy: 'operator',
       remedy: `${howToSet(named.path, source)} to ${named.hint(q)}.${handedOver}`,
+      details: { operation, field: named.path, ...(source ? { source: source.kind } : {}) },
     },
   );
 }
