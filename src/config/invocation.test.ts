@@ -29,6 +29,8 @@ describe('commandLine', () => {
         '--profile=work',
         '--token-store',
         'file',
+        '--log-level',
+        'debug',
       ],
       { PATH: '/usr/bin' },
       'node',
@@ -36,9 +38,9 @@ describe('commandLine', () => {
     expect(commandLine('login')).toBe(
       `node /abs/dist/src/cli.js login --config ${resolve('x.json')} --profile work --token-store file`,
     );
-    // A remedy naming another profile replaces the one given, once.
+    // A remedy naming another profile replaces the one given, in its place.
     expect(commandLine('login', { profile: 'other', device: true })).toBe(
-      `node /abs/dist/src/cli.js login --config ${resolve('x.json')} --token-store file --profile other --device`,
+      `node /abs/dist/src/cli.js login --config ${resolve('x.json')} --profile other --token-store file --device`,
     );
   });
 

@@ -49,14 +49,20 @@ export const invocation = (): Invocation => current;
  * (`true` for a switch, undefined to leave out); the default profile is never spelled out.
  */
 export function commandLine(command: string, set: Record<string, string | true | undefined> = {}): string {
-  const flags = current.flags.filter(([name]) => !(name in set));
-  const words = [...current.program, command, ...flags.flatMap(([n, v]) => [`--${n}`, v])];
-  for (const [name, value] of Object.entries(set)) {
-    if (value === undefined || (name === 'profile' && value === 'default')) continue;
-    words.push(`--${name}`, ...(value === true ? [] : [value]));
-  }
-  return words.map(quote).join(' ');
+  const flag = (name: string, value: string | true | undefined) =>
+    value === undefined || (name === 'profile' && value === 'default')
+      ? []
+      : [`--${name}`, ...(value === true ? [] : [value])];
+  // A flag given and set again keeps its place; the others come after.
+  const given = current.flags.flatMap(([n, v]) => flag(n, n in set ? set[n] : v));
+  const added = Object.entries(set).flatMap(([n, v]) =>
+    current.flags.some(([g]) => g === n) ? [] : flag(n, v),
+  );
+  return [...current.program, command, ...given, ...added].map(quote).join(' ');
 }
+
+/** Configuration flags that do not choose the setup: left out of fix-it commands. */
+const NOT_REPEATED = new Set(['log-level']);
 
 /** `--name value` / `--name=value` pairs whose name is a configuration flag; everything else is dropped. */
 function configFlags(args: string[]): Array<[string, string]> {
@@ -66,6 +72,7 @@ function configFlags(args: string[]): Array<[string, string]> {
     if (!m || !(m[1]! in commonFlagOptions)) continue;
     const value = m[2] ?? args[++i];
     if (value === undefined) break;
+    if (NOT_REPEATED.has(m[1]!)) continue;
     // A relative --config works only from the same directory: repeat it absolute.
     out.push([m[1]!, m[1] === CONFIG_FLAG ? resolve(value) : value]);
   }

@@ -26,6 +26,8 @@ export interface ServerUnderTest {
   errors: Error[];
   /** Logging notifications received. */
   logs: unknown[];
+  /** How fix-it messages must spell the login: the program and --config as this server was started. */
+  loginCommand: string;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function startServer(sandbox: Sandbox, options: StartOptions = {}):
     stderr: () => stderr,
     errors,
     logs,
+    loginCommand: `${process.execPath} ${CLI} login --config ${configPath}`,
     close: () => client.close(),
   };
 }
