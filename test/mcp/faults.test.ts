@@ -110,7 +110,8 @@ describe('expired and revoked sign-in', () => {
       await carol.control.expireSessions();
       const result = await search(carol);
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/qindex-mcp login/);
+      // The command as this server was started (node, the script, --config), not a bare qindex-mcp.
+      expect(text(result)).toContain(carol.loginCommand);
       expect(text(result)).not.toContain(carol.refreshToken);
     } finally {
       await carol.close();
@@ -122,12 +123,12 @@ describe('expired and revoked sign-in', () => {
     try {
       const result = await search(nobody);
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/qindex-mcp login/);
+      expect(text(result)).toContain(nobody.loginCommand);
       const who = await nobody.client.callTool({ name: 'whoami', arguments: {} });
       expect(who.isError).toBeFalsy();
       expect(structured(who)).toMatchObject({
         signedIn: false,
-        remedy: expect.stringMatching(/qindex-mcp login/),
+        remedy: expect.stringContaining(nobody.loginCommand),
       });
     } finally {
       await nobody.close();
@@ -168,7 +169,7 @@ describe('in-band sign-in through URL elicitation', () => {
     try {
       const result = await search(s);
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/qindex-mcp login/);
+      expect(text(result)).toContain(s.loginCommand);
     } finally {
       await s.close();
     }
