@@ -36,6 +36,9 @@ const idpFlags = () => [
   '--token-store',
   'file',
 ];
+/** A fix-it command as the CLI must repeat it: this node, this script, the flags it was given. */
+const invoked = (command: string, ...flags: string[]) =>
+  [process.execPath, CLI, command, ...flags, ...idpFlags()].join(' ');
 const cli = (args: string[], dir: string, extraEnv: Record<string, string> = {}, options: RunOptions = {}) =>
   runNode([CLI, ...args], cliEnv(dir, extraEnv), options);
 
@@ -100,7 +103,9 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     expect(revoked).toBe('login_expired');
     const gone = await cli(['whoami', '--profile', 'work', ...idpFlags()], dir);
     expect(gone.code).toBe(1);
-    expect(gone.stdout).toContain('Not signed in (profile "work"). Run `qindex-mcp login --profile work`.');
+    expect(gone.stdout).toContain(
+      `Not signed in (profile "work"). Run \`${invoked('login', '--profile', 'work')}\`.`,
+    );
 
     for (const out of [login, json, plain, logout, gone])
       expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
@@ -173,7 +178,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const dead = await cli(['whoami', ...idpFlags()], dir, { QINDEX_REFRESH_TOKEN: refreshToken });
     expect(dead.code).toBe(1);
     expect(dead.stderr).toContain('The refresh token in QINDEX_REFRESH_TOKEN has expired or was revoked');
-    expect(dead.stderr).toContain('unset it and sign in with `qindex-mcp login`.');
+    expect(dead.stderr).toContain(`unset it and sign in with \`${invoked('login')}\`.`);
     for (const out of [ok, dead]) expect(leaked(out.stdout + out.stderr, [refreshToken])).toBeUndefined();
   });
 
@@ -280,7 +285,7 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const dead = await cli(['whoami', ...idpFlags()], dir);
     expect(dead.code).toBe(1);
     expect(dead.stdout).toContain('Signed out (profile "default")');
-    expect(dead.stdout).toContain('qindex-mcp login');
+    expect(dead.stdout).toContain(invoked('login'));
     const json = await cli(['whoami', '--json', ...idpFlags()], dir);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ signedIn: false, status: 'login_expired' });
