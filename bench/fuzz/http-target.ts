@@ -18,7 +18,13 @@ import {
   type Expect,
   type ToolSchema,
 } from './jsonrpc-cases.js';
-import { ODD_TARGETS, type AuthVariant, type HttpCase, type SessionVariant } from './http-cases.js';
+import {
+  ODD_TARGETS,
+  type AuthVariant,
+  type HttpCase,
+  type RawShape,
+  type SessionVariant,
+} from './http-cases.js';
 import { spawnHttpServer, type HeapSample, type LogLevel, type ServerProcess } from './server-process.js';
 import { Samples, emptyStats, type TargetStats, type Verdict } from './stdio-target.js';
 
@@ -36,6 +42,8 @@ export interface HttpStats extends TargetStats {
   sessionsOpened: number;
   /** Users whose every request got 429 (no session could be opened), replaced by new ones. */
   lockouts: number;
+  /** Request slots still held after their client hung up. */
+  leakedSlots: number;
 }
 
 class LockedOut extends Error {
@@ -82,10 +90,13 @@ export class HttpTarget {
     tokenRotations: 0,
     sessionsOpened: 0,
     lockouts: 0,
+    leakedSlots: 0,
   };
   readonly samples = new Samples();
   readonly users: HttpUser[] = [];
   private bad: Record<string, string> = {};
+  /** Slots of each user found held after hang-ups (see slotProbe). */
+  private readonly leaked = new Map<number, number>();
   private server: ServerProcess | undefined;
   private readonly ids = new IdAllocator();
   private hostHeader = '';
@@ -129,6 +140,7 @@ export class HttpTarget {
     };
     await this.mint(user);
     this.users[u] = user;
+    this.leaked.delete(u);
   }
 
   private async mint(user: HttpUser): Promise<void> {
@@ -207,14 +219,18 @@ export class HttpTarget {
   async call(u: number, method: string, params: unknown): Promise<unknown> {
     const user = this.users[u]!;
     const sid = await this.session(u);
+    const id = this.ids.next('int');
     const res = await this.fetch({
       method: 'POST',
       target: '/mcp',
       headers: [...this.baseHeaders(user), ['mcp-session-id', sid]],
-      body: Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 7, method, params })),
+      // Ids unique per session: the transport routes an answer by its id, two pending 7s would collide.
+      body: Buffer.from(
+        `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`,
+      ),
     });
     const msgs = messagesOf(res);
-    const m = msgs.find((x) => x.id === 7);
+    const m = msgs.find((x) => x.id === Number(id));
     if (!m) throw new Error(`${method} answered ${res.status}: ${res.body.slice(0, 300)}`);
     if (m.error) throw new Error(`${method}: ${JSON.stringify(m.error)}`);
     return m.result;
@@ -428,6 +444,11 @@ export class HttpTarget {
   }
 
   private async rawCase(c: Extract<HttpCase, { k: 'raw' }>, problems: string[]): Promise<void> {
+    await this.rawShape(c, problems);
+    if (PROBE_AFTER.has(c.shape)) await this.slotProbe(c.user, problems);
+  }
+
+  private async rawShape(c: Extract<HttpCase, { k: 'raw' }>, problems: string[]): Promise<void> {
     const user = this.users[c.user]!;
     await this.session(c.user);
     const body = Buffer.from(
@@ -611,6 +632,73 @@ export class HttpTarget {
         await this.raw([], { end: 'destroy', delayMs: 5 + (c.pick % 50) }, problems);
         return;
     }
+  }
+
+  /**
+   * After a client hung up: the user's request slots must all be free again. Opens as many requests as the
+   * user may have in flight and holds them (headers and the first byte of the body sent, the server waiting
+   * for the rest), then completes them: each is answered 200 or, when no slot was free, 429. So the count
+   * of 429s is exactly the slots still held, however slowly the server admits them. Re-measured once
+   * before reporting, so a slot released a moment late is not taken for a leak.
+   */
+  private async slotProbe(u: number, problems: string[]): Promise<void> {
+    const measure = async () => {
+      const user = this.users[u]!;
+      const slots = this.options.limits?.maxConcurrentPerUser ?? 16;
+      const body = Buffer.from(`{"jsonrpc":"2.0","id":${this.ids.next('int')},"method":"ping"}`);
+      const head = Buffer.from(
+        [
+          'POST /mcp HTTP/1.1',
+          `host: ${this.hostHeader}`,
+          `authorization: Bearer ${user.token}`,
+          'content-type: application/json',
+          'accept: application/json, text/event-stream',
+          ...(user.session ? [`mcp-session-id: ${user.session}`] : []),
+          `content-length: ${body.length}`,
+          'connection: close',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const held = Array.from({ length: slots }, () => this.hold(Buffer.concat([head, body.subarray(0, 1)])));
+      await new Promise((r) => setTimeout(r, 100));
+      const statuses = await Promise.all(held.map((h) => h(body.subarray(1))));
+      return statuses.filter((x) => x === 429).length;
+    };
+    const known = this.leaked.get(u) ?? 0;
+    let refused = await measure();
+    if (refused > known) {
+      await new Promise((r) => setTimeout(r, 500));
+      refused = Math.min(refused, await measure());
+    }
+    if (refused > known) {
+      this.stats.leakedSlots += refused - known;
+      problems.push(
+        `after the client hung up, ${refused} request slot(s) of the user stayed taken (429 for that many of ${this.options.limits?.maxConcurrentPerUser ?? 16} held requests): a slot outlived its request`,
+      );
+    }
+    this.leaked.set(u, refused);
+  }
+
+  /** Sends `first` now; the returned function sends `rest` and resolves with the answer's status (0: none). */
+  private hold(first: Buffer): (rest: Buffer) => Promise<number> {
+    const socket = connect({ host: '127.0.0.1', port: this.port });
+    const chunks: Buffer[] = [];
+    let closed = false;
+    socket.on('connect', () => socket.write(first));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => undefined);
+    const ended = new Promise<void>((resolve) => socket.on('close', () => ((closed = true), resolve())));
+    return async (rest) => {
+      if (!closed) socket.write(rest);
+      const status = () => parseResponses(Buffer.concat(chunks), { head: false }).complete[0]?.status ?? 0;
+      const deadline = Date.now() + (this.options.timeoutMs ?? 30_000);
+      while (!closed && status() === 0 && Date.now() < deadline) {
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 5))]);
+      }
+      socket.destroy();
+      return status();
+    };
   }
 
   private async expectOne(bytes: Buffer[], end: RawEnd, problems: string[], what: string): Promise<void> {
@@ -818,6 +906,20 @@ export class HttpTarget {
     await this.server?.stop();
   }
 }
+
+/** Shapes whose client ends the connection (FIN or reset) while the server may still be at the request. */
+const PROBE_AFTER = new Set<RawShape>([
+  'hangup',
+  'truncated-destroy',
+  'truncated-fin',
+  'headers-fin',
+  'chunked-unfinished',
+  'cl-absurd',
+  'cl-and-te',
+  'bad-chunk-size',
+  'huge-chunk-size',
+  'body-longer',
+]);
 
 type RawEnd = 'wait' | 'fin' | 'destroy';
 interface RawOptions {
