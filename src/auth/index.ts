@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { commandLine } from '../config/invocation.js';
 import { ErrorCode, QindexError, hasCode } from '../errors.js';
 import { browserLogin, type BrowserLoginOptions } from './browser.js';
-import { deviceLogin, type DeviceLoginOptions } from './device.js';
+import { startDeviceLogin, type DeviceLoginOptions, type DeviceLoginStart } from './device.js';
 import { withProfileLock } from './lock.js';
 import { createOidc, oidcError, type Oidc } from './oidc.js';
 import { refreshGrant, type RetryPolicy, type RotatedToken } from './refresh.js';
@@ -23,7 +23,7 @@ import type { LoginInfo, SignInConfig, StoredLogin, TokenStore } from './types.j
 
 export type { LoginInfo, SignInConfig, StoredLogin, TokenStore } from './types.js';
 export type { BrowserLoginOptions } from './browser.js';
-export type { DeviceLoginOptions } from './device.js';
+export type { DeviceLoginOptions, DeviceLoginStart } from './device.js';
 
 export interface LogoutResult {
   removed: boolean;
@@ -37,7 +37,8 @@ export interface SignIn {
   /** A new ID token from the refresh grant on every call (never cached), rotation persisted. */
   freshIdToken(): Promise<string>;
   current(): Promise<LoginInfo | undefined>;
-  loginDevice(options?: DeviceLoginOptions): Promise<LoginInfo>;
+  /** Starts a device sign-in: what to show the person now, and the saved login once they approve. */
+  startDevice(options?: DeviceLoginOptions): Promise<DeviceLoginStart<LoginInfo>>;
   loginBrowser(options?: BrowserLoginOptions): Promise<LoginInfo>;
   logout(): Promise<LogoutResult>;
 }
@@ -251,7 +252,12 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
       const login = await s.read(profile);
       return login && info(login, s);
     },
-    loginDevice: async (options = {}) => save(await deviceLogin(oidc, { profile, ...options })),
+    async startDevice(options = {}) {
+      const start = await startDeviceLogin(oidc, { profile, ...options });
+      const completed = start.completed.then(save);
+      completed.catch(() => undefined); // as start.completed: ignoring the outcome is allowed
+      return { ...start, completed };
+    },
     loginBrowser: async (options = {}) =>
       save(
         await browserLogin(oidc, {

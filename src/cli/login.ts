@@ -9,6 +9,7 @@ import { commonFlagOptions, type FlagValues } from '../config/flags.js';
 import { loadConfig } from '../config/load.js';
 import { renderError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
+import { deviceInstructions } from './device-instructions.js';
 import type { CommandRunner } from './index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -131,11 +132,12 @@ export const login: CommandRunner = {
       const noOpen = flags['no-open'] === true;
       const useDevice = flags.device === true || (!flags.browser && !noOpen && !canOpenBrowser());
       const { signIn } = await signInFromFlags(flags);
-      const info = await withCtrlC((signal) =>
-        useDevice
-          ? signIn.loginDevice({ signal, timeoutSeconds })
-          : signIn.loginBrowser({ signal, timeoutSeconds, open: !noOpen }),
-      );
+      const info = await withCtrlC(async (signal) => {
+        if (!useDevice) return signIn.loginBrowser({ signal, timeoutSeconds, open: !noOpen });
+        const start = await signIn.startDevice({ signal, timeoutSeconds });
+        process.stderr.write(deviceInstructions(start, { qr: true }));
+        return start.completed;
+      });
       say(`\nSigned in: ${describeLogin(info)}.`);
       return 0;
     }),

@@ -88,7 +88,7 @@ function createExchange(
       return createIdcExchange(chain, deps.baseCredentials);
     case 'data-accessor':
       return createDataAccessorExchange(
-        { ...chain, idcLogin: deps.idcLogin ?? createIdcBrowserLogin(config, { logger: deps.logger }) },
+        { ...chain, idcLogin: deps.idcLogin ?? createIdcBrowserLogin(config) },
         deps.baseCredentials,
       );
     case 'iam-federation':

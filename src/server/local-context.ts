@@ -3,11 +3,10 @@
  * signed-in user, one credential provider (one identity exchange per session lifetime) and one Q
  * client, built once and shared by every tool call.
  */
-import { PassThrough } from 'node:stream';
 import type { QindexConfig } from '../config/schema.js';
 import { commandLine } from '../config/invocation.js';
 import { ErrorCode, QindexError, findCode } from '../errors.js';
-import { openSignIn, type LoginInfo } from '../auth/index.js';
+import { openSignIn, type LoginInfo, type SignIn } from '../auth/index.js';
 import { createCredentialProvider } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { createQClient } from '../q/client.js';
@@ -69,31 +68,14 @@ export function createLocalContext(
 const loginKey = (info: LoginInfo | undefined) =>
   info && `${info.store}|${info.location}|${info.subject}|${info.updatedAt ?? ''}`;
 
-/**
- * Runs the device flow with its instructions captured instead of printed, and resolves with the
- * verification URL (the complete one, with the user code) as soon as the IdP has issued it.
- */
-function startDeviceLogin(signIn: ReturnType<typeof openSignIn>, signal: AbortSignal): Promise<PendingLogin> {
-  return new Promise((resolve, reject) => {
-    const output = new PassThrough();
-    let text = '';
-    let found = false;
-    // The instructions arrive in a few synchronous writes: decide once they are all in.
-    output.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (!found) setImmediate(pick);
-    });
-    const pick = () => {
-      const url = /https?:\/\/\S+user_code=\S+/.exec(text)?.[0] ?? /https?:\/\/\S+/.exec(text)?.[0];
-      if (!url || found) return;
-      found = true;
-      resolve({ url, completed });
-    };
-    const completed = signIn.loginDevice({ signal, output, qr: false, timeoutSeconds: 600 });
-    completed.catch((e: unknown) => {
-      if (!found) reject(e);
-    });
-  });
+/** The device flow's structured start, as the in-band sign-in offers it (URL elicitation). */
+async function startDeviceLogin(signIn: SignIn, signal: AbortSignal): Promise<PendingLogin> {
+  const start = await signIn.startDevice({ signal, timeoutSeconds: 600 });
+  return {
+    url: start.verificationUriComplete ?? start.verificationUri,
+    userCode: start.userCode,
+    completed: start.completed,
+  };
 }
 
 export const loginCommand = (profile: string) => commandLine('login', { profile });

@@ -17,6 +17,8 @@ export interface ToolUser {
 export interface PendingLogin {
   /** The IdP page that completes the sign-in (device verification URL with the user code). */
   url: string;
+  /** The code to show the user even though `url` carries it: the IdP's page asks them to check it (RFC 8628 §3.3.1). */
+  userCode: string;
   /** Settles when the user finished (or the flow failed, expired or was aborted). */
   completed: Promise<unknown>;
 }

@@ -143,7 +143,7 @@ async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra):
     const pending = await ctx.startLogin(controller.signal);
     const answer = await hooks.elicitUrl(
       {
-        message: `Sign in to ${ctx.config.idp.issuer} so that qindex-mcp can search Amazon Q Business as you: open the page, sign in and confirm the code.`,
+        message: `Sign in to ${ctx.config.idp.issuer} so that qindex-mcp can search Amazon Q Business as you: open the page, sign in, and confirm when it shows the code ${pending.userCode}.`,
         url: pending.url,
       },
       extra,

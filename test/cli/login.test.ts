@@ -67,6 +67,9 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     const login = await deviceLogin(dir, 'alice', ['--profile', 'work']);
     expect(login.code).toBe(0);
     expect(login.stderr).toMatch(/To sign in, open http:\/\/127\.0\.0\.1:\d+\/device/);
+    expect(login.stderr).toMatch(/Or open http:\/\/127\.0\.0\.1:\d+\/device\?user_code=\S+ or scan:/);
+    expect(login.stderr).toContain('▄'); // the QR code
+    expect(login.stderr).toMatch(/the code expires in \d+ min; Ctrl-C to stop/);
     expect(login.stderr).toContain(`Signed in: alice@example.com (subject ${subjectOf('alice')})`);
     expect(login.stdout).toBe('');
     const file = join(dir, 'logins', 'work.json');
@@ -202,6 +205,27 @@ describe('qindex-mcp login/whoami/logout (spawned)', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('The device sign-in was cancelled.');
     expect(existsSync(join(dir, 'logins', 'default.json'))).toBe(false);
+  });
+
+  it('says how long a device login really waits: --timeout 5 is 5 s, not the code lifetime', async () => {
+    const dir = await tempDir();
+    let sent = false;
+    const run = cli(
+      ['login', '--device', '--timeout', '5', ...idpFlags()],
+      dir,
+      {},
+      {
+        onStderr: (_c, all) => {
+          if (!sent && /Ctrl-C to stop\)/.test(all)) {
+            sent = true;
+            run.kill('SIGINT');
+          }
+        },
+      },
+    );
+    const out = await run;
+    expect(out.stderr).toContain('Waiting for approval (--timeout ends the wait in 5 s; Ctrl-C to stop)');
+    expect(out.stderr).not.toMatch(/expires in \d+ min/);
   });
 
   it('names the URL it could not reach', async () => {

@@ -1,8 +1,11 @@
 /**
  * @module data-accessor mode with the authorization-code grant (design 2c): the IdC /authorize login
  * (PKCE, loopback redirect) driven by a scripted browser, CreateTokenWithIAM authorization_code, the
- * in-memory IdC refresh token for the next exchange, and a fresh login when that refresh fails.
+ * in-memory IdC refresh token for the next exchange, and a fresh login when that refresh fails. The
+ * login is sign-in's loopback round trip: a result page in the browser, a port in use named, abortable.
  */
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { isQindexError, type QindexError } from '../../src/errors.js';
 import { createCredentialProvider, createIdcBrowserLogin } from '../../src/identity/index.js';
@@ -39,29 +42,47 @@ function browserAs(username: string, password = `${username}-pw`) {
     return { url: current, html: await res.text() };
   };
   const opened: string[] = [];
-  const openUrl = async (url: string) => {
-    opened.push(url);
+  /** The page the browser ended on (the loopback callback's answer). */
+  const shown: string[] = [];
+  const visits: Promise<unknown>[] = [];
+  const visit = async (url: string) => {
     const page = await follow(url);
     const action = /<form[^>]*action="([^"]+)"/.exec(page.html)?.[1]?.replace(/&amp;/g, '&');
-    if (!action) return; // already signed in at the IdP: the redirects went all the way back
-    await follow(new URL(action, page.url).href, {
+    if (!action) return void shown.push(page.html); // already signed in at the IdP: redirected all the way back
+    const done = await follow(new URL(action, page.url).href, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ login: username, password }).toString(),
     });
+    shown.push(done.html);
   };
-  return { openUrl, opened };
+  const openUrl = async (url: string) => {
+    opened.push(url);
+    visits.push(visit(url).catch(() => undefined));
+  };
+  /** Waits until the browser has read its last page (the login's outcome may come first). */
+  const settled = () => Promise.all(visits);
+  return { openUrl, opened, shown, settled };
 }
 
-function setup(username: string) {
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+function setup(username: string, options: { redirectPort?: number } = {}) {
   const sb = sandbox();
-  const config = configFor(sb.description, 'data-accessor', { mode: { grant: 'auth-code' } });
+  const config = configFor(sb.description, 'data-accessor', {
+    mode: { grant: 'auth-code' },
+    ...(options.redirectPort ? { idp: { redirectPort: options.redirectPort } } : {}),
+  });
   const browser = browserAs(username);
   const provider = createCredentialProvider(config, {
     logger: silent,
     baseCredentials: { ...sb.description.modes.dataAccessor.baseCredentials },
     freshIdToken: () => Promise.reject(new Error('auth-code mode must not use the IdP refresh grant')),
-    idcLogin: createIdcBrowserLogin(config, { logger: silent, openUrl: browser.openUrl, timeoutMs: 10_000 }),
+    idcLogin: createIdcBrowserLogin(config, {
+      openUrl: browser.openUrl,
+      timeoutSeconds: 10,
+      output: quiet,
+    }),
   });
   return { sb, config, provider, browser, control: controlClient(sb.description.control) };
 }
@@ -86,6 +107,8 @@ describe('data-accessor (auth-code)', () => {
       'sts:AssumeRole': 2,
     });
     // IdC's idToken names the user by IdC user id only (the SDK's documented claim set has no email).
+    await browser.settled();
+    expect(browser.shown[0]).toContain('<h1>Signed in</h1>'); // the result page, as sign-in's own
     const alice = sandbox().world.users.find((u) => u.username === 'alice')!;
     expect(provider.identity()).toMatchObject({ mode: 'data-accessor', subject: idcUserId(alice) });
     expect(provider.identity()?.email).toBeUndefined();
@@ -145,5 +168,41 @@ describe('data-accessor (auth-code)', () => {
     expect(isQindexError(e)).toBe(true);
     expect(e.code).toBe('idc_login_failed');
     expect(e.message).toContain('No user in the IAM Identity Center directory has this email');
+  });
+
+  it('shows the browser why the login failed', async () => {
+    const { provider, browser } = setup('mallory');
+    await provider().catch(() => undefined);
+    await browser.settled();
+    expect(browser.shown[0]).toContain('<h1>Sign-in failed</h1>');
+    expect(browser.shown[0]).toContain('No user in the IAM Identity Center directory has this email');
+  });
+
+  it('names a redirect port that is in use, without offering a device login this mode lacks', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const { provider, browser } = setup('alice', {
+        redirectPort: (taken.address() as { port: number }).port,
+      });
+      const e = (await provider().catch((err: unknown) => err)) as QindexError;
+      expect(isQindexError(e) && e.code).toBe('port_in_use');
+      expect(e.remedy).toContain('idp.redirectPort');
+      expect(e.remedy).not.toContain('--device');
+      expect(browser.opened).toHaveLength(0);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('stops waiting for the browser when its signal fires', async () => {
+    const stop = new AbortController();
+    // A browser that never comes back (the person closed the tab), and the server shutting down.
+    const login = createIdcBrowserLogin(
+      configFor(sandbox().description, 'data-accessor', { mode: { grant: 'auth-code' } }),
+      { openUrl: async () => void stop.abort(), output: quiet, signal: stop.signal },
+    );
+    const e = (await login().catch((err: unknown) => err)) as QindexError;
+    expect(isQindexError(e) && e.code).toBe('cancelled');
   });
 });

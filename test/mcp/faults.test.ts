@@ -146,6 +146,8 @@ describe('in-band sign-in through URL elicitation', () => {
       asked.push(params.url!);
       // The "user" opens the page and approves the code as erin.
       const userCode = new URL(params.url!).searchParams.get('user_code')!;
+      // The IdP's page asks to check the code against the one the client shows (RFC 8628 §3.3.1).
+      expect(params.message).toContain(`confirm when it shows the code ${userCode}.`);
       await s.control.approveDevice({ userCode, username: 'erin' });
       return { action: 'accept' };
     });
