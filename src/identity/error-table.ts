@@ -4,6 +4,7 @@
  * refusal meant for another step or exception. The shapes it is tested on are recorded from the SDK
  * clients against the sandbox (test/identity/fixtures/aws-errors.json).
  */
+import { discoveryUrl } from '../auth/discovery.js';
 import { ErrorCode } from '../errors.js';
 import type { ErrorContext, ExchangeStep } from './errors.js';
 
@@ -71,7 +72,7 @@ const ISSUER_KEYS_UNREACHABLE: Build = (f) => ({
   code: ErrorCode.ExchangeFailed,
   message: `AWS could not fetch the signing keys of issuer ${f.issuer} to check the ID token ${f.said}.`,
   retryable: true,
-  remedy: `Try again shortly; if it persists, the IdP administrator must make ${f.issuer}/.well-known/openid-configuration and its jwks_uri reachable from AWS.`,
+  remedy: `Try again shortly; if it persists, the IdP administrator must make ${discoveryUrl(f.issuer)} and its jwks_uri reachable from AWS.`,
 });
 const ID_TOKEN_UNVERIFIED: Build = (f) => ({
   code: ErrorCode.ExchangeFailed,
