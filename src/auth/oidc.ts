@@ -124,7 +124,7 @@ const tappingFetch: client.CustomFetch = async (url, init) => {
 };
 
 export interface ErrorContext {
-  action: 'discovery' | 'refresh' | 'device' | 'authorization' | 'token' | 'revocation';
+  action: 'refresh' | 'device' | 'authorization' | 'token' | 'revocation';
   url: string;
   issuer: string;
   clientId: string;
@@ -204,10 +204,7 @@ export function oidcError(e: unknown, ctx: ErrorContext): QindexError {
       ErrorCode.IdpUnavailable,
       `The identity provider at ${ctx.url} answered HTTP ${status ?? '?'}.`,
       {
-        remedy:
-          status === 404 && ctx.action === 'discovery'
-            ? `Check idp.issuer: ${ctx.issuer} has no OpenID discovery document.`
-            : 'Try again later.',
+        remedy: 'Try again later.',
         retryable: status === undefined || status >= 500 || status === 429,
         cause: e,
       },
