@@ -674,7 +674,7 @@ export class HttpTarget {
     if (refused > known) {
       this.stats.leakedSlots += refused - known;
       problems.push(
-        `after the client hung up, ${refused} request slot(s) of the user stayed taken (429 for that many of ${this.options.limits?.maxConcurrentPerUser ?? 16} held requests): a slot outlived its request`,
+        `after the client hung up, ${refused - known} more request slot(s) of the user stayed taken (${refused} of ${this.options.limits?.maxConcurrentPerUser ?? 16} held requests got 429): a slot outlived its request`,
       );
     }
     this.leaked.set(u, refused);
