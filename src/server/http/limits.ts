@@ -109,8 +109,10 @@ export function createCallGate(maxRunning: number, maxWaiting: number, limitName
           ErrorCode.TooManyRequests,
           `Too many Amazon Q Business calls in flight for this user.`,
           {
-            remedy: `Wait for earlier calls to finish, then retry (${limitName} = ${maxRunning}).`,
+            remedy: `Wait for earlier calls to finish, then retry (at most ${maxRunning} run at once).`,
             retryable: true,
+            // The setting's name is for the operator (the log), not for a remote caller.
+            details: { limit: limitName, maxRunning, maxWaiting },
           },
         ),
       );
