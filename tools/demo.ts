@@ -6,9 +6,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, type CallToolResult } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startSandbox } from './sandbox/index.js';
 import { controlClient } from './sandbox/control-client.js';
 import { CLI, ensureBuilt } from './ensure-built.js';
@@ -69,7 +68,8 @@ async function main() {
           name: 'search_relevant_content',
           arguments: { query: QUESTION, maxResults: 4 },
         })) as CallToolResult;
-        const passages = (search.structuredContent?.passages ?? []) as Array<{
+        const passages = ((search.structuredContent as { passages?: unknown } | undefined)?.passages ??
+          []) as Array<{
           n: number;
           title: string;
           documentId: string;
@@ -82,7 +82,6 @@ async function main() {
         let updates = 0;
         const chat = await client.callTool(
           { name: 'chat', arguments: { message: QUESTION } },
-          CallToolResultSchema,
           {
             onprogress: () => {
               updates++;

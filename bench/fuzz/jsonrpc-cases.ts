@@ -6,12 +6,12 @@
  * built at send time with fresh request ids (so replaying a case never collides with an earlier id).
  *
  * What a case should get back is not taken from the case but classified from the bytes, the way the
- * server's own reader sees them (JSON.parse, then the SDK's JSONRPCMessageSchema): a valid request gets
+ * server's own reader sees them (JSON.parse, then the SDK's parseJSONRPCMessage): a valid request gets
  * exactly one response with its id, a notification or a response gets none, and a line that is not a
  * valid message (or is over the line limit) gets exactly one error, with its id or with none.
  */
 import fc from 'fast-check';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { parseJSONRPCMessage } from '@modelcontextprotocol/client';
 import { arbitraryFor, deepValue, type JsonSchema, type SchemaArbOptions } from './schema-arb.js';
 
 export interface ToolSchema {
@@ -601,11 +601,19 @@ export function classify(unit: Buffer, limit = STDIO_LINE_LIMIT): Expect {
   return classifyValue(value);
 }
 
+/** `value` as the SDK's JSON-RPC message check (the server's reader) accepts it, or undefined. */
+export function jsonRpcMessage(value: unknown): Record<string, unknown> | undefined {
+  try {
+    return parseJSONRPCMessage(value) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 function classifyValue(value: unknown): Expect {
-  const parsed = JSONRPCMessageSchema.safeParse(value);
+  const m = jsonRpcMessage(value);
   const id = isObj(value) && isId(value.id) ? [value.id] : [];
-  if (!parsed.success) return { kind: 'error', ids: id };
-  const m = parsed.data as Record<string, unknown>;
+  if (!m) return { kind: 'error', ids: id };
   if ('method' in m && 'id' in m)
     return { kind: 'request', id: m.id as string | number, method: String(m.method) };
   return { kind: 'silent' };

@@ -7,7 +7,6 @@
  * answered twice or unasked, and the process is still running. Every stdout line must be JSON-RPC.
  */
 import type { Sandbox } from '../../tools/sandbox/index.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CanaryScanner } from './canary.js';
 import {
   IdAllocator,
@@ -15,6 +14,7 @@ import {
   classify,
   idKey,
   internalFailure,
+  jsonRpcMessage,
   requestText,
   type Expect,
   type Payload,
@@ -200,7 +200,7 @@ export class StdioTarget {
     const items = Array.isArray(value) ? value : [value];
     if (Array.isArray(value) && value.length === 0) this.nonJson(line);
     for (const item of items) {
-      if (!JSONRPCMessageSchema.safeParse(item).success) {
+      if (!jsonRpcMessage(item)) {
         this.nonJson(line);
         continue;
       }

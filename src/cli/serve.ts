@@ -52,7 +52,7 @@ export const serve: CommandRunner = {
       case 'stdio': {
         const ctx = createLocalContext(config, { logger });
         try {
-          await serveStdio(createMcpServer(ctx), { logger });
+          await serveStdio((era) => createMcpServer(ctx, { era }), { logger });
         } finally {
           ctx.dispose();
           // The client hung up: exit soon even if a lingering socket or timer would keep Node alive.

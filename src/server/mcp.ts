@@ -1,19 +1,20 @@
 /**
- * @module createMcpServer(): an McpServer with the mode's tools registered over one ToolContext.
- * Transport-agnostic: stdio.ts (and the HTTP transport) connect it. Logs go to the stderr logger and,
- * once connected, to the client as MCP logging notifications.
+ * @module createMcpServer(): an McpServer with the mode's tools registered over one ToolContext, for
+ * either protocol era: 2025-11-25 (initialize, sessions) or 2026-07-28 (stateless, `_meta` envelope on
+ * every request). The serving entries (stdio.ts, http/endpoint.ts) build one per connection or request
+ * and say which era it serves; the tools, the error wrapper and the output schemas are the same for
+ * both. Logs go to the stderr logger and to the client as MCP logging notifications, as the era allows.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type CallToolResult,
   type LoggingLevel,
-} from '@modelcontextprotocol/sdk/types.js';
-import { toolCallback, type McpLog, type ServerHooks } from '../tools/define-tool.js';
+} from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import { toolCallback, type Extra, type McpLog } from '../tools/define-tool.js';
 import { argumentsProblem } from '../tools/input-bounds.js';
 import { FILTER_EXAMPLE } from '../tools/attribute-filter.js';
 import { toolsForMode, type ToolDefinition } from '../tools/index.js';
@@ -21,9 +22,15 @@ import { publishedTool } from '../tools/published.js';
 import { createSeenDocuments } from '../tools/seen-documents.js';
 import type { ToolContext } from '../tools/context.js';
 import type { Logger } from '../log.js';
+import { legacySignIn, modernSignIn, requestStateCodec } from './sign-in.js';
+
+/** 'legacy': MCP 2025-11-25 and earlier (initialize, sessions); 'modern': 2026-07-28 (stateless). */
+export type ProtocolEra = 'legacy' | 'modern';
 
 export interface McpServerOptions {
-  /** Server name in the initialize result (default `qindex-mcp`). */
+  /** Which protocol era the instance serves (default legacy): the serving entry knows. */
+  era?: ProtocolEra;
+  /** Server name in the initialize and server/discover results (default `qindex-mcp`). */
   name?: string;
 }
 
@@ -33,33 +40,42 @@ const INSTRUCTIONS = [
   'read a whole document with get_document. whoami tells whose permissions apply.',
 ].join(' ');
 
+/**
+ * The tool list depends on the mode (a deployment setting), never on who asks: clients may cache it
+ * for an hour and share it between users (2026-07-28 cache hints; 2025 responses carry none).
+ */
+const TOOLS_LIST_CACHE = { ttlMs: 3_600_000, cacheScope: 'public' } as const;
+
+/** One validator for every instance: HTTP builds an McpServer per request in the 2026 era. */
+const validator = new AjvJsonSchemaValidator();
+
 export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}): McpServer {
+  const era = options.era ?? 'legacy';
   const server = new McpServer(
     { name: options.name ?? 'qindex-mcp', title: 'Amazon Q Business index', version: version() },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    {
+      // listChanged false: the list is fixed per mode (the SDK would otherwise announce changes).
+      capabilities: { logging: {}, tools: { listChanged: false } },
+      instructions: INSTRUCTIONS,
+      cacheHints: { 'tools/list': TOOLS_LIST_CACHE },
+      jsonSchemaValidator: validator,
+      requestState: { verify: requestStateCodec.verify },
+    },
   );
-  const log: McpLog = (level: LoggingLevel, data) => {
-    if (!server.isConnected()) return;
-    server.sendLoggingMessage({ level, logger: 'qindex-mcp', data }).catch(() => undefined);
+  // Per request: 2025 filters by the session's logging/setLevel, 2026 sends only at the level the
+  // request's _meta asks for (and nothing when it asks for none).
+  const log: McpLog = (level: LoggingLevel, data, extra: Extra) => {
+    extra.mcpReq.log(level, data, 'qindex-mcp').catch(() => undefined);
   };
-  const canElicitUrl = () => Boolean(server.server.getClientCapabilities()?.elicitation?.url);
-  const elicitUrl: ServerHooks['elicitUrl'] = async (request, extra) => {
-    if (!canElicitUrl()) return undefined;
-    const elicitationId = randomUUID();
-    const result = await server.server.elicitInput(
-      { mode: 'url', elicitationId, ...request },
-      // The user needs time to sign in; the tool call itself stays cancellable.
-      { relatedRequestId: extra.requestId, signal: extra.signal, timeout: 600_000 },
-    );
-    return {
-      action: result.action,
-      complete: server.server.createElicitationCompletionNotifier(elicitationId),
-    };
-  };
+  const signIn =
+    era === 'modern'
+      ? (extra: Extra) => modernSignIn(ctx, extra)
+      : (extra: Extra) => legacySignIn(ctx, server.server, extra);
   const tools = toolsForMode(ctx.config.mode.type);
   const documents = createSeenDocuments();
   for (const def of tools) {
-    server.registerTool(
+    const published = publishedTool(def);
+    const registered = server.registerTool(
       def.name,
       {
         title: def.title,
@@ -68,15 +84,33 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
         outputSchema: def.outputSchema,
         annotations: def.annotations,
       },
-      toolCallback(def, ctx, { log, documents, canElicitUrl, elicitUrl }) as never,
+      toolCallback(def, ctx, { log, documents, signIn }) as never,
     );
+    seedSchemas(server, registered, published);
   }
   // Our compact schemas instead of the SDK's rendering of the same zod (see tools/published.ts).
   const listed = tools.map(publishedTool);
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  server.server.setRequestHandler('tools/list', () => ({ tools: listed }));
   guardToolCalls(server, new Map(tools.map((t) => [t.name, t])), ctx.logger);
   server.server.onerror = (error) => ctx.logger.warn({ err: error.message }, 'MCP protocol error');
   return server;
+}
+
+/**
+ * Hands the SDK the JSON Schemas it would otherwise convert from zod on first use in every instance
+ * (per request in the 2026 era over HTTP): the ones tools/list publishes, made once per process. The
+ * output schema decides how the SDK frames structured results; the input schema is what the HTTP entry
+ * scans for header-mapped arguments before dispatch.
+ */
+function seedSchemas(
+  server: McpServer,
+  registered: { outputSchemaJson?: Record<string, unknown> },
+  published: ReturnType<typeof publishedTool>,
+): void {
+  if (published.outputSchema) registered.outputSchemaJson = published.outputSchema;
+  const inputs = (server as unknown as { _toolInputSchemaJson?: Record<string, unknown> })
+    ._toolInputSchemaJson;
+  if (inputs && typeof inputs === 'object') inputs[published.name] = published.inputSchema;
 }
 
 type Handler = (request: { params?: { name?: unknown } }, extra: unknown) => Promise<unknown>;
@@ -84,9 +118,8 @@ type Handler = (request: { params?: { name?: unknown } }, extra: unknown) => Pro
 /**
  * Checks in front of the SDK's own tools/call handler, which would otherwise see the request first:
  * - a malformed request (arguments an array or a string, no name) is a -32602 with a readable message,
- *   not the SDK's -32603 with a raw zod dump;
- * - an unknown tool is a JSON-RPC error (-32602), as the MCP spec (2025-11-25) says; SDK 1.x returns
- *   an `isError` result;
+ *   not the SDK's -32602 with a raw zod dump;
+ * - an unknown tool is a JSON-RPC error (-32602, as the SDK answers it too) that names the tools there are;
  * - arguments whose parse could exhaust the stack or leak (a too-deep attributeFilter) or reach AWS
  *   as a URIError (a lone surrogate) get an `isError` result naming the field, before the SDK's
  *   recursive zod parse of the input schema runs;
@@ -108,28 +141,27 @@ function guardToolCalls(server: McpServer, tools: Map<string, ToolDefinition>, l
         `Invalid tools/call request: "arguments" must be a JSON object of argument names to values, not ${kindOf(args)}.`,
       );
     }
-    const parsed = CallToolRequestSchema.safeParse(request);
-    if (!parsed.success) {
-      throw invalidParams(`Invalid tools/call request: ${describeIssues(parsed.error.issues)}.`);
+    if (typeof name !== 'string') {
+      throw invalidParams(
+        `Invalid tools/call request: params.name must name the tool (a string); it is ${kindOf(name)}.`,
+      );
     }
-    const given = parsed.data.params.arguments ?? {};
+    const given = (args ?? {}) as Record<string, unknown>;
     const problem = argumentsProblem(given);
     if (problem) {
       logger.warn({ tool: name }, 'refused tool arguments before parsing');
-      return inputError(parsed.data.params.name, problem);
+      return inputError(name, problem);
     }
-    const checked = tools.get(parsed.data.params.name)?.inputSchema.safeParse(given);
+    const checked = tools.get(name)?.inputSchema.safeParse(given);
     if (checked && !checked.success) {
       logger.info({ tool: name }, 'refused tool arguments');
-      return inputError(parsed.data.params.name, argumentIssues(checked.error.issues));
+      return inputError(name, argumentIssues(checked.error.issues));
     }
     return original(request, extra);
   });
 }
 
-/** A plain error with a code: McpError would prefix "MCP error -32602:" to the message twice. */
-const invalidParams = (message: string) =>
-  Object.assign(new Error(message), { code: ErrorCode.InvalidParams });
+const invalidParams = (message: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 
 /** Worded like the SDK's own input validation errors, so that an agent sees one kind of message. */
 const inputError = (tool: string, problem: string): CallToolResult => ({
@@ -147,7 +179,13 @@ function argumentIssues(issues: Array<{ path: PropertyKey[]; message: string }>)
 }
 
 const kindOf = (value: unknown) =>
-  Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  Array.isArray(value)
+    ? 'an array'
+    : value === null
+      ? 'null'
+      : value === undefined
+        ? 'missing'
+        : `a ${typeof value}`;
 
 /** "params.name: Invalid input: expected string, received undefined", for at most three issues. */
 const describeIssues = (issues: Array<{ path: PropertyKey[]; message: string }>) =>

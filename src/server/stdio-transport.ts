@@ -6,14 +6,14 @@
  * slow reader gets a MaxListenersExceededWarning on stderr).
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import {
-  ErrorCode,
-  JSONRPCMessageSchema,
+  ProtocolErrorCode,
+  parseJSONRPCMessage,
+  serializeMessage,
   type JSONRPCMessage,
   type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+  type Transport,
+} from '@modelcontextprotocol/server';
 
 /** The most one line may hold: the SDK's own limit (10 MiB), now answered instead of fatal. */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
@@ -52,7 +52,10 @@ export class LineTransport implements Transport {
   private skipping = false;
   /** The one wait for 'drain' that every blocked write shares. */
   private drained: Promise<void> | undefined;
-  private closed = false;
+  private isClosed = false;
+  private markClosed!: () => void;
+  /** Settles once the transport closed (whoever serves it owns `onclose`). */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   constructor(options: LineTransportOptions = {}) {
     this.stdin = options.stdin ?? process.stdin;
@@ -75,13 +78,14 @@ export class LineTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     this.stdin.off('data', this.ondata);
     this.stdin.off('error', this.onStreamError);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
     this.parts = [];
     this.size = 0;
+    this.markClosed();
     this.onclose?.();
   }
 
@@ -118,7 +122,7 @@ export class LineTransport implements Transport {
     const mib = this.max / (1024 * 1024);
     this.refuse(
       'line_too_long',
-      ErrorCode.InvalidRequest,
+      ProtocolErrorCode.InvalidRequest,
       `Invalid request: the message is longer than the ${mib} MiB (${this.max} bytes) limit for one line; it was discarded. Send smaller messages.`,
       leadingId(head),
     );
@@ -133,18 +137,24 @@ export class LineTransport implements Transport {
     try {
       json = JSON.parse(text);
     } catch {
-      return this.refuse('parse_error', ErrorCode.ParseError, 'Parse error: the line is not valid JSON.');
+      return this.refuse(
+        'parse_error',
+        ProtocolErrorCode.ParseError,
+        'Parse error: the line is not valid JSON.',
+      );
     }
-    const parsed = JSONRPCMessageSchema.safeParse(json);
-    if (!parsed.success) {
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(json);
+    } catch {
       return this.refuse(
         'invalid_request',
-        ErrorCode.InvalidRequest,
+        ProtocolErrorCode.InvalidRequest,
         'Invalid request: the line is JSON but not a JSON-RPC 2.0 message.',
       );
     }
     try {
-      this.onmessage?.(parsed.data);
+      this.onmessage?.(message);
     } catch (e) {
       this.onerror?.(e instanceof Error ? e : new Error(String(e)));
     }

@@ -1,10 +1,15 @@
 /**
- * @module MCP over stdio: connects a server to this process's stdin/stdout. stdout carries JSON-RPC
- * only: stray console output is sent to stderr, and a line that is not JSON-RPC (or is too long) gets
- * a JSON-RPC error instead of silence, after which the server keeps reading (see stdio-transport.ts).
+ * @module MCP over stdio: serves this process's stdin/stdout in whichever protocol era the client opens
+ * with (the SDK's serveStdio decides: `initialize` pins 2025-11-25, a request with the 2026-07-28
+ * `_meta` envelope pins 2026-07-28, a `server/discover` probe may still fall back to `initialize`).
+ * stdout carries JSON-RPC only: stray console output is sent to stderr, and a line that is not
+ * JSON-RPC (or is too long) gets a JSON-RPC error instead of silence, after which the server keeps
+ * reading (see stdio-transport.ts).
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
+import { serveStdio as serveEras } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from '../log.js';
+import type { ProtocolEra } from './mcp.js';
 import { LineTransport, RejectedLineError } from './stdio-transport.js';
 
 /** Sends console.log/info/debug (from any dependency) to stderr: stdout belongs to the protocol. */
@@ -23,30 +28,34 @@ export function warningsToLog(logger: Logger): void {
   process.on('warning', (w) => logger.warn({ warning: w.name }, w.message));
 }
 
-/** Serves `server` on stdio until stdin ends or the process is told to stop. */
-export async function serveStdio(server: McpServer, deps: { logger: Logger }): Promise<void> {
+/**
+ * Serves stdio until stdin ends or the process is told to stop, with a server from `createServer` for
+ * the era the client opened with. It may be called twice (a discarded `server/discover` probe), so it
+ * only builds.
+ */
+export async function serveStdio(
+  createServer: (era: ProtocolEra) => McpServer,
+  deps: { logger: Logger },
+): Promise<void> {
   const { logger } = deps;
   guardStdout();
   warningsToLog(logger);
   const transport = new LineTransport();
-  const closed = new Promise<void>((resolve) => {
-    server.server.onclose = () => resolve();
+  const handle = serveEras(({ era }) => createServer(era), {
+    transport,
+    onerror: (error) => {
+      // The transport has answered the line already; the log says it happened, never what it held.
+      if (error instanceof RejectedLineError) logger.warn({ kind: error.kind }, 'refused a JSON-RPC line');
+      // Openings the SDK refused (an unsupported version, say): answered on the wire, noted here.
+      else logger.warn({ err: error.message }, 'MCP protocol error');
+    },
   });
-  await server.connect(transport);
-
-  const protocolOnError = transport.onerror;
-  transport.onerror = (error: Error) => {
-    protocolOnError?.(error);
-    // The transport has answered the line already; the log says it happened, never what it held.
-    if (error instanceof RejectedLineError) logger.warn({ kind: error.kind }, 'refused a JSON-RPC line');
-  };
-
   const stop = () => {
-    server.close().catch(() => undefined);
+    handle.close().catch(() => undefined);
   };
   process.stdin.once('end', stop);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   logger.info('MCP server ready on stdio');
-  await closed;
+  await transport.closed;
 }

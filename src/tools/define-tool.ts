@@ -4,15 +4,14 @@
  * plus text on success, an `isError` result an agent can act on for any failure.
  */
 import type { z } from 'zod';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type {
   CallToolResult,
+  InputRequiredResult,
   LoggingLevel,
-  ServerNotification,
-  ServerRequest,
+  ServerContext,
   ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js';
-import { ErrorCode, hasCode, redact, renderError, type RenderedError } from '../errors.js';
+} from '@modelcontextprotocol/server';
+import { ErrorCode, hasCode, renderError, type RenderedError } from '../errors.js';
 import type { ToolContext } from './context.js';
 import type { SeenDocuments } from './seen-documents.js';
 
@@ -46,24 +45,22 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
   return def;
 }
 
-export type McpLog = (level: LoggingLevel, data: Record<string, unknown>) => void;
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** An MCP logging notification about the request `extra` serves (sent as its era and level allow). */
+export type McpLog = (level: LoggingLevel, data: Record<string, unknown>, extra: Extra) => void;
+/** What the SDK hands a tool handler: the request (id, _meta, signal, notify, log) and its transport. */
+export type Extra = ServerContext;
 
 /** What the server offers the wrapper beyond the tool context. */
 export interface ServerHooks {
   log: McpLog;
   /** One per server, shared by its tools. */
   documents: SeenDocuments;
-  /** Whether the connected client declared URL elicitation (known only after initialize). */
-  canElicitUrl?: () => boolean;
   /**
-   * Asks the user to open a URL (MCP URL elicitation) and says what they chose; undefined when the
-   * client cannot do URL elicitation.
+   * In-band sign-in for a call that found nobody signed in: true once someone is, false when the
+   * client cannot take it or the user did not, or a result to answer the call with (2026-07-28's
+   * input_required: the client asks the user, then retries the call).
    */
-  elicitUrl?: (
-    request: { message: string; url: string },
-    extra: Extra,
-  ) => Promise<{ action: 'accept' | 'decline' | 'cancel'; complete(): Promise<void> } | undefined>;
+  signIn?: (extra: Extra) => Promise<boolean | InputRequiredResult>;
 }
 
 /** Failures the caller's own input explains (a gone id, a stale token): expected, not server faults. */
@@ -77,19 +74,20 @@ const CALLER_ERRORS: ReadonlyMap<ErrorCode, 'info' | 'warn'> = new Map([
 /** The SDK callback for `def`: runs the handler and turns every failure into an `isError` result. */
 export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: ServerHooks) {
   const { log } = hooks;
-  return async (params: unknown, extra: Extra): Promise<CallToolResult> => {
+  return async (params: unknown, extra: Extra): Promise<CallToolResult | InputRequiredResult> => {
     const started = performance.now();
-    const progressToken = extra._meta?.progressToken;
+    const { signal, notify } = extra.mcpReq;
+    const progressToken = extra.mcpReq._meta?.progressToken;
     const call: ToolCall = {
       ctx,
-      signal: extra.signal,
+      signal,
       documents: hooks.documents,
       ...(progressToken !== undefined
         ? {
             progress: async (progress: number, message?: string) => {
               // After a cancel the client has forgotten the token: stay quiet.
-              if (extra.signal.aborted) return;
-              await extra.sendNotification({
+              if (signal.aborted) return;
+              await notify({
                 method: 'notifications/progress',
                 params: { progressToken, progress, ...(message !== undefined ? { message } : {}) },
               });
@@ -107,8 +105,10 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
         return await run();
       } catch (e) {
         // Nobody signed in: where the client can open a URL, sign in in-band and try once more.
-        if (!hasCode(e, ErrorCode.NotSignedIn, ErrorCode.LoginExpired)) throw e;
-        if (!(await signInInBand(ctx, hooks, extra))) throw e;
+        if (!hasCode(e, ErrorCode.NotSignedIn, ErrorCode.LoginExpired) || !hooks.signIn) throw e;
+        const signedIn = await hooks.signIn(extra);
+        if (signedIn === false) throw e;
+        if (signedIn !== true) return signedIn;
         return await run();
       }
     } catch (e) {
@@ -121,48 +121,19 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
       if (!shown.reference) {
         ctx.logger[level]({ tool: def.name, code: shown.code, retryable: shown.retryable }, shown.message);
       }
-      log(level === 'warn' ? 'warning' : level, {
-        tool: def.name,
-        code: shown.code,
-        message: shown.message,
-        ...(shown.reference ? { reference: shown.reference } : {}),
-      });
+      log(
+        level === 'warn' ? 'warning' : level,
+        {
+          tool: def.name,
+          code: shown.code,
+          message: shown.message,
+          ...(shown.reference ? { reference: shown.reference } : {}),
+        },
+        extra,
+      );
       return { content: [{ type: 'text', text: shown.text }], isError: true };
     }
   };
-}
-
-/** Device login offered through URL elicitation; true once the user has signed in. */
-async function signInInBand(ctx: ToolContext, hooks: ServerHooks, extra: Extra): Promise<boolean> {
-  // Ask the client first: starting a device authorization nobody can see costs the IdP a grant per call.
-  if (!ctx.startLogin || !hooks.elicitUrl || !hooks.canElicitUrl?.()) return false;
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  extra.signal.addEventListener('abort', stop, { once: true });
-  try {
-    const pending = await ctx.startLogin(controller.signal);
-    const answer = await hooks.elicitUrl(
-      {
-        message: `Sign in to ${ctx.config.idp.issuer} so that qindex-mcp can search Amazon Q Business as you: open the page, sign in, and confirm when it shows the code ${pending.userCode}.`,
-        url: pending.url,
-      },
-      extra,
-    );
-    if (answer?.action !== 'accept') {
-      ctx.logger.info({ action: answer?.action ?? 'unsupported' }, 'in-band sign-in not taken');
-      return false;
-    }
-    await pending.completed;
-    await answer.complete().catch(() => undefined);
-    ctx.logger.info('signed in through URL elicitation');
-    return true;
-  } catch (e) {
-    ctx.logger.warn({ err: redact(e instanceof Error ? e.message : String(e)) }, 'in-band sign-in failed');
-    return false;
-  } finally {
-    controller.abort();
-    extra.signal.removeEventListener('abort', stop);
-  }
 }
 
 function logLevelOf(err: RenderedError): 'info' | 'warn' | 'error' {

@@ -1,13 +1,13 @@
 /**
  * @module A tool as tools/list publishes it: compact JSON Schema made once per tool from its zod schemas,
- * which stay the validators (the SDK parses every call with them). The SDK's own rendering is draft-07
+ * which stay the validators (the SDK parses every call with them). SDK 1.x rendered them as draft-07
  * with `$schema` on every schema, a 300-character regex beside each `format: date-time`, safe-integer
  * bounds on every integer and `allOf` around each described `$ref`: 36 KB for eight tools. Here: 2020-12
  * (MCP's default dialect, so no `$schema`), shared pieces once in `$defs`, and a `type` beside every
  * `$ref` so that clients reading only `type` see an object, not a string.
  */
 import { z } from 'zod';
-import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { ToolDefinition } from './define-tool.js';
 
 type Schema = Record<string, unknown>;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SdkHttpError } from '@modelcontextprotocol/client';
 import { useSandbox } from '../helpers/sandbox.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { createLogger } from '../../src/log.js';
@@ -63,8 +63,8 @@ describe('HTTP transport, bearer mode', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(StreamableHTTPError);
-    expect((error as StreamableHTTPError).code).toBe(401);
+    expect(error).toBeInstanceOf(SdkHttpError);
+    expect((error as SdkHttpError).status).toBe(401);
   });
 
   it('refuses expired, wrong-audience, wrong-issuer, tampered, alg:none and HMAC-confused tokens with 401', async () => {

@@ -1,10 +1,15 @@
 /**
  * @module Test helper for the HTTP transport: starts the real server (real createMcpServer, real tools,
- * real identity exchange against the sandbox) and connects MCP SDK clients with bearer tokens.
+ * real identity exchange against the sandbox) and connects MCP SDK clients with bearer tokens, in
+ * either protocol era (a 2025-11-25 client by default).
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type FetchLike,
+} from '@modelcontextprotocol/client';
+import { negotiation, type Era } from '../helpers/eras.js';
 import type { QindexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createMcpServer } from '../../src/server/mcp.js';
@@ -51,9 +56,12 @@ export async function startBearerServer(
 export async function connect(
   url: string,
   token: string | undefined,
-  options: { sessionId?: string; fetch?: FetchLike } = {},
+  options: { sessionId?: string; fetch?: FetchLike; era?: Era; capabilities?: ClientCapabilities } = {},
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const client = new Client({ name: 'http-test', version: '1.0.0' });
+  const client = new Client(
+    { name: 'http-test', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {}, ...negotiation(options.era ?? 'legacy') },
+  );
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
     ...(options.sessionId ? { sessionId: options.sessionId } : {}),

@@ -6,8 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { createLogger } from '../../src/log.js';
 import type { HttpServerHandle } from '../../src/server/http/app.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
@@ -67,7 +66,7 @@ afterAll(async () => {
 async function call(client: Client, name: string, args: Record<string, unknown>, notified = false) {
   let note!: (text: string) => void;
   const first = new Promise<string>((resolve) => (note = resolve));
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => note(JSON.stringify(n.params.data)));
+  client.setNotificationHandler('notifications/message', (n) => note(JSON.stringify(n.params.data)));
   const result = await client.callTool({ name, arguments: args });
   const text = (result.content as Array<{ text?: string }>).map((c) => c.text ?? '').join('\n');
   return { isError: result.isError === true, text, notes: notified ? [await first] : [] };

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike } from '@modelcontextprotocol/client';
 import { useSandbox } from '../helpers/sandbox.js';
 import { configInputFor } from '../helpers/config.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';

@@ -1,20 +1,33 @@
 /**
  * @module Test harness for the MCP server: builds the CLI once (under a lock, skipped when dist is
- * fresh), then spawns `node dist/src/cli.js serve` over stdio with the SDK's Client, signed in as a
- * sandbox user through QINDEX_REFRESH_TOKEN, collecting stderr and every transport error.
+ * fresh), then spawns `node dist/src/cli.js serve` over stdio with the SDK's Client, speaking the
+ * protocol era asked for (2025-11-25 with initialize, or 2026-07-28), signed in as a sandbox user
+ * through QINDEX_REFRESH_TOKEN, collecting stderr and every transport error.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client,
+  type CallToolResult,
+  type ClientCapabilities,
+  type LoggingLevel,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { controlClient, type ControlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
 import { CLI } from '../../tools/ensure-built.js';
 import { configInputFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
+import { META, negotiation, type Era } from '../helpers/eras.js';
 
 export { CLI, ROOT, ensureBuilt } from '../../tools/ensure-built.js';
+export { ERAS, type Era } from '../helpers/eras.js';
+
+/**
+ * The SDK's stdio transport, subclassed: a subclass probes `server/discover` on its own child, where
+ * the base class would spawn a second, short-lived server for the probe.
+ */
+export class InPlaceStdio extends StdioClientTransport {}
 
 export interface ServerUnderTest {
   client: Client;
@@ -28,6 +41,7 @@ export interface ServerUnderTest {
   logs: unknown[];
   /** How fix-it messages must spell the login: the program and --config as this server was started. */
   loginCommand: string;
+  era: Era;
   close(): Promise<void>;
 }
 
@@ -42,6 +56,20 @@ export interface StartOptions {
   capabilities?: ClientCapabilities;
   /** Arguments after `serve` (default none); `--config <tmp file>` is always appended. */
   serveArgs?: string[];
+  /** Protocol era the client speaks (default legacy). */
+  era?: Era;
+  /**
+   * Modern era: the log level every tools/call asks for in its `_meta` (default debug, which gets what a
+   * 2025 session without logging/setLevel gets: everything); null asks for none.
+   */
+  logLevel?: LoggingLevel | null;
+}
+
+/** Makes every tools/call of `client` ask for logs at `level`, unless the call's own `_meta` says. */
+function askForLogs(client: Client, level: LoggingLevel): void {
+  const callTool = client.callTool.bind(client);
+  client.callTool = (params, options) =>
+    callTool({ ...params, _meta: { [META.logLevel]: level, ...params._meta } }, options);
 }
 
 /** Spawns the built CLI's `serve` for a sandbox user and connects an MCP client to it. */
@@ -68,7 +96,8 @@ export async function startServer(sandbox: Sandbox, options: StartOptions = {}):
     QINDEX_LOG_LEVEL: 'debug',
     ...options.env,
   };
-  const transport = new StdioClientTransport({
+  const era = options.era ?? 'legacy';
+  const transport = new InPlaceStdio({
     command: process.execPath,
     args: [CLI, 'serve', ...(options.serveArgs ?? []), '--config', configPath, '--log-level', 'debug'],
     env,
@@ -81,19 +110,20 @@ export async function startServer(sandbox: Sandbox, options: StartOptions = {}):
   });
   const client = new Client(
     { name: 'qindex-mcp-tests', version: '1.0.0' },
-    { capabilities: options.capabilities ?? {} },
+    { capabilities: options.capabilities ?? {}, ...negotiation(era) },
   );
   const errors: Error[] = [];
   const logs: unknown[] = [];
   client.onerror = (e) => errors.push(e);
+  client.setNotificationHandler('notifications/message', (n) => {
+    logs.push(n.params);
+  });
   await client.connect(transport);
-  client.setNotificationHandler(
-    (await import('@modelcontextprotocol/sdk/types.js')).LoggingMessageNotificationSchema,
-    (n) => {
-      logs.push(n.params);
-    },
-  );
+  if (client.getProtocolEra() !== era) throw new Error(`connected in the ${client.getProtocolEra()} era`);
+  const logLevel = options.logLevel === undefined ? 'debug' : options.logLevel;
+  if (era === 'modern' && logLevel) askForLogs(client, logLevel);
   return {
+    era,
     client,
     control,
     refreshToken,

@@ -1,7 +1,8 @@
 /**
  * @module Test harness for the stdio wire with no SDK client in between: spawns the built CLI's
  * `serve` for a sandbox user, writes raw bytes to its stdin and collects its stdout lines, so a test can
- * send what no SDK client would (oversized lines) or stop reading stdout (a slow client).
+ * send what no SDK client would (oversized lines, hand-built 2026-07-28 requests) or stop reading stdout
+ * (a slow client).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -45,6 +46,8 @@ export async function spawnRaw(
     /** Extra pipes after stderr: fd 3, 4, … in the child. */
     extraPipes?: number;
     logLevel?: string;
+    /** Send the 2025 initialize handshake first (default true); false leaves the opening to the test. */
+    initialize?: boolean;
   } = {},
 ): Promise<RawServer> {
   const d = sandbox.description;
@@ -140,6 +143,7 @@ export async function spawnRaw(
     },
     close: () => void child.kill(),
   };
+  if (options.initialize === false) return server;
   const init = await server.request('initialize', {
     protocolVersion: '2025-06-18',
     capabilities: {},

@@ -6,7 +6,7 @@
  * tools' own zod schemas: both accept and refuse alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
 import { chat } from '../../src/tools/chat.js';
 import { searchRelevantContent } from '../../src/tools/search-relevant-content.js';
 import { useSandbox } from '../helpers/sandbox.js';

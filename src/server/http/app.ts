@@ -87,11 +87,13 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     maxConcurrentPerUser: limits.maxConcurrentPerUser,
   });
   const credentials = warmCredentials({ logger, resource });
-  const serveMcp = createMcpEndpoint({
+  const endpoint = createMcpEndpoint({
     stateless: http.stateless,
     sessions,
     createServer: deps.createServer,
+    logger,
   });
+  const serveMcp = endpoint.serve;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
@@ -136,8 +138,8 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     server.closeIdleConnections();
     const finished = await inFlight.drained(limits.shutdownGraceSeconds * 1000);
     if (!finished) logger.warn({ inFlight: inFlight.count }, 'shutdown grace period over; closing anyway');
-    // Sessions close before the sockets, so their streams end cleanly.
-    await sessions.closeAll();
+    // Sessions and open 2026-era exchanges close before the sockets, so their streams end cleanly.
+    await Promise.all([sessions.closeAll(), endpoint.close()]);
     server.closeAllConnections();
     await stopped;
     await disposeHttpState(state);

@@ -1,13 +1,25 @@
 /**
- * @module The MCP endpoint proper, after the request stages: stateful sessions (each bound to its owner;
- * another owner's request for it gets 404) or stateless serving (a fresh server and transport per
- * request, for replicas behind a load balancer). Refusals are thrown as HttpErrors, answered at the edge.
+ * @module The MCP endpoint proper, after the request stages, for both protocol eras on one URL.
+ * A 2026-07-28 request (the `_meta` envelope, the MCP-Protocol-Version header) is served on its own by
+ * a fresh server: no sessions, so every request was authorized by the stages and any replica can
+ * answer it. A 2025 request (`initialize`, a session id, no envelope) meets the configured mode:
+ * stateful sessions (each bound to its owner; another owner's request for it gets 404) or stateless
+ * serving (a fresh server and transport per request, for replicas behind a load balancer). The
+ * stateful/stateless switch therefore matters only for 2025 clients. Refusals are thrown as
+ * HttpErrors, answered at the edge.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type AuthInfo,
+  type McpServer,
+} from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import type { Logger } from '../../log.js';
 import type { ToolContext } from '../../tools/context.js';
+import type { ProtocolEra } from '../mcp.js';
 import { HttpError, RPC } from './http-error.js';
 import { isInitialize } from './jsonrpc.js';
 import type { Session, SessionStore } from './sessions.js';
@@ -20,12 +32,44 @@ export type McpEndpoint = (
   body: unknown,
 ) => Promise<void>;
 
+export interface McpEndpointHandle {
+  serve: McpEndpoint;
+  /** Ends the 2026-era exchanges still open (2025 sessions close through the session store). */
+  close(): Promise<void>;
+}
+
+/** Builds the MCP server for one session or request, for the era it serves. */
+export type CreateServer = (ctx: ToolContext, options: { era: ProtocolEra }) => McpServer;
+
+/** What the stages found out, handed to the 2026 leg's per-request server (the SDK's authInfo slot). */
+interface Caller {
+  ctx: ToolContext;
+}
+
 export function createMcpEndpoint(options: {
   stateless: boolean;
   sessions: SessionStore;
-  createServer: (ctx: ToolContext) => McpServer;
-}): McpEndpoint {
-  const { sessions, createServer } = options;
+  createServer: CreateServer;
+  logger: Logger;
+}): McpEndpointHandle {
+  const { sessions, createServer, logger } = options;
+
+  const handler = createMcpHandler(
+    ({ era, authInfo }) => createServer((authInfo?.extra as unknown as Caller).ctx, { era }),
+    {
+      // 2025 traffic never reaches it: it is routed below, to the mode's own serving.
+      legacy: 'reject',
+      onerror: (e) => logger.info({ err: e.message }, 'MCP request refused or failed'),
+    },
+  );
+  const modern = toNodeHandler(handler);
+
+  const serveModern: McpEndpoint = (req, res, owner, ctx, body) => {
+    // The stages' verdict, not a token: the SDK passes it through to the factory as it is.
+    const caller: AuthInfo = { token: '', clientId: owner, scopes: [], extra: { ctx } };
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = caller;
+    return modern(req, res, body);
+  };
 
   const stateless: McpEndpoint = async (req, res, _owner, ctx, body) => {
     if (req.method !== 'POST') {
@@ -33,8 +77,8 @@ export function createMcpEndpoint(options: {
         headers: { allow: 'POST' },
       });
     }
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    const mcp = createServer(ctx);
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const mcp = createServer(ctx, { era: 'legacy' });
     res.once('close', () => {
       void transport.close();
       void mcp.close();
@@ -58,9 +102,9 @@ export function createMcpEndpoint(options: {
         headers: { 'retry-after': '5' },
       });
     }
-    const mcp = createServer(ctx);
+    const mcp = createServer(ctx, { era: 'legacy' });
     let session: Session | undefined;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
         session = { id: sid, owner, transport, server: mcp, lastSeen: Date.now() };
@@ -74,5 +118,31 @@ export function createMcpEndpoint(options: {
     await transport.handleRequest(req, res, body);
   };
 
-  return options.stateless ? stateless : stateful;
+  const legacy = options.stateless ? stateless : stateful;
+  return {
+    serve: async (req, res, owner, ctx, body) =>
+      (await isModern(req, body))
+        ? serveModern(req, res, owner, ctx, body)
+        : legacy(req, res, owner, ctx, body),
+    close: () => handler.close(),
+  };
+}
+
+/**
+ * Whether the SDK's own classifier sends this POST to the 2026-07-28 leg: any envelope claim or
+ * 2026 version header, including wrong ones (that leg answers them with the spec's errors).
+ */
+async function isModern(req: IncomingMessage, body: unknown): Promise<boolean> {
+  if (req.method !== 'POST' || body === undefined) return false;
+  return !(await isLegacyRequest(headersOnly(req), body));
+}
+
+/** The request's head as a web Request: the classifier reads the headers, and the body as parsed. */
+function headersOnly(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value])
+      headers.append(name, v);
+  }
+  return new Request('http://localhost/', { method: 'POST', headers });
 }

@@ -3,11 +3,13 @@
  * is it an initialize, does it call a tool (and so need the user's credentials), and how to answer a
  * tool call with an error result when the user's credential exchange failed.
  */
+import { PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 
 interface Message {
   jsonrpc?: unknown;
   method?: unknown;
   id?: unknown;
+  params?: { _meta?: Record<string, unknown> };
 }
 
 const messages = (body: unknown): Message[] =>
@@ -46,10 +48,15 @@ export function batchRefusal(
 /** Tool calls run under the user's AWS credentials; other requests (list, ping, …) need none. */
 export const wantsCredentials = (body: unknown) => messages(body).some((m) => m.method === 'tools/call');
 
-/** A JSON-RPC response carrying an `isError` tool result, for a single tools/call request. */
+/**
+ * A JSON-RPC response carrying an `isError` tool result, for a single tools/call request. A 2026-07-28
+ * request (its `_meta` names the version) gets the `resultType` its clients require on every result.
+ */
 export function toolErrorResponse(body: unknown, text: string): unknown {
   if (Array.isArray(body)) return undefined;
   const m = messages(body)[0];
   if (!m || m.method !== 'tools/call' || m.id === undefined) return undefined;
-  return { jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text', text }], isError: true } };
+  const modern = typeof m.params?._meta?.[PROTOCOL_VERSION_META_KEY] === 'string';
+  const result = { content: [{ type: 'text', text }], isError: true };
+  return { jsonrpc: '2.0', id: m.id, result: modern ? { ...result, resultType: 'complete' } : result };
 }

@@ -1,18 +1,18 @@
 /**
- * @module MCP sessions of the stateful HTTP mode, each bound to the user who opened it: a request with
+ * @module MCP sessions of the stateful HTTP mode (2025-era clients only: 2026-07-28 has none), each bound to the user who opened it: a request with
  * another user's token and that session id is answered as if the session did not exist (404).
  * Idle sessions are closed; the number of open sessions is bounded, overall and per user (a user at
  * their cap who opens another loses their least recently used one), so no user can fill the store and
  * lock every other user or tenant out.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
+import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 
 export interface Session {
   id: string;
   /** Cache key of the user who opened it (issuer, subject, tenant); 'local' in one-user mode. */
   owner: string;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
   lastSeen: number;
 }

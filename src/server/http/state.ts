@@ -4,7 +4,6 @@
  * shared credential cache, the bearer verifier and the drain switch. app.ts hands the pieces to the
  * request stages and takes them down on close.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { isLoopback } from '../../config/loopback.js';
 import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
@@ -13,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
 import { configuredBearerVerifier, type BearerVerifier } from './bearer.js';
+import type { CreateServer } from './endpoint.js';
 import {
   createCallGate,
   createConcurrencyLimiter,
@@ -33,8 +33,8 @@ export interface HttpServerDeps {
   logger: Logger;
   /** Local mode: the profile's signed-in user, as over stdio. */
   localContext?: ToolContext;
-  /** Builds the MCP server for one session or request (the real one: createMcpServer). */
-  createServer: (ctx: ToolContext) => McpServer;
+  /** Builds the MCP server for one session or request, for its era (the real one: createMcpServer). */
+  createServer: CreateServer;
   /** Bearer mode: builds a user's context; default = their identity exchange + Q client. */
   userContext?: UserContextFactory;
   /** The deployment's own AWS credentials for the exchange; default: the SDK's default chain. */

@@ -12,7 +12,7 @@ function exchange(method: string, headers: Record<string, string>) {
 }
 
 describe('CORS stage', () => {
-  it('answers a preflight with 204, the methods and headers MCP clients send', () => {
+  it('answers a preflight with 204, the methods and headers MCP clients send (2026-07-28 ones too)', () => {
     const { req, res } = exchange('OPTIONS', { origin: 'https://inspector.example' });
     const answer = cors()(req, res);
     expect(answer?.status).toBe(204);
@@ -21,7 +21,7 @@ describe('CORS stage', () => {
       'access-control-allow-origin': 'https://inspector.example',
       'access-control-allow-methods': 'GET, POST, DELETE',
       'access-control-allow-headers': expect.stringMatching(
-        /authorization.*mcp-session-id.*mcp-protocol-version/,
+        /authorization.*mcp-session-id.*mcp-protocol-version.*mcp-method.*mcp-name/,
       ),
       'access-control-max-age': '600',
     });

@@ -5,8 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpAnswer } from '../http-error.js';
 
+// mcp-method and mcp-name: the headers every 2026-07-28 POST carries.
 const ALLOW_HEADERS =
-  'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id';
+  'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id';
 const EXPOSE_HEADERS = 'mcp-session-id, mcp-protocol-version, www-authenticate';
 
 type Request = Pick<IncomingMessage, 'headers' | 'method'>;
