@@ -1,0 +1,185 @@
+/**
+ * @module Benchmark: the stdio tool-call overhead in each MCP protocol era, as interleaved pairs. Three
+ * arms against the sandbox: the raw SDK SearchRelevantContent call (the baseline), the built server's
+ * `search_relevant_content` through a 2025-11-25 client (initialize), and the same through a
+ * 2026-07-28 client (no handshake, `_meta` envelope on every request), each over its own stdio server.
+ * Every round runs a batch of each arm, in a rotating order, so machine drift hits all three alike;
+ * a round's overhead is its arm's p50 minus the raw p50 of the same round. `whoami` (no Q call) is
+ * the MCP + stdio floor, paired the same way.
+ *
+ * Usage: npx tsx bench/mcp-eras.ts [--runs 3 --rounds 15 --batch 40 --warmup 30] (one sandbox and two
+ * servers; each run is its own set of rounds, and the figures are given per run, for their spread).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { openSignIn } from '../src/auth/index.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { createCredentialProvider } from '../src/identity/index.js';
+import { createLogger } from '../src/log.js';
+import { startSandbox } from '../tools/sandbox/index.js';
+import { controlClient } from '../tools/sandbox/control-client.js';
+import { sandboxConfig } from '../tools/sandbox-config.js';
+import { CLI, ROOT, ensureBuilt } from '../tools/ensure-built.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '40' },
+    warmup: { type: 'string', default: '30' },
+  },
+});
+const runs = Number(values.runs);
+const rounds = Number(values.rounds);
+const batch = Number(values.batch);
+const warmup = Number(values.warmup);
+const QUERIES = ['travel reimbursement limit', 'on-call escalation', 'connect to the VPN', 'parental leave'];
+
+/** Probes in place on its own child (the base class would spawn a second server for the probe). */
+class InPlaceStdio extends StdioClientTransport {}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const round2 = (x: number) => Number(x.toFixed(3));
+
+async function p50Of(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
+
+const [sandbox] = await Promise.all([startSandbox(), ensureBuilt()]);
+const d = sandbox.description;
+const control = controlClient(d.control);
+const base = d.modes.idc.baseCredentials;
+const configInput = { ...sandboxConfig(d, 'idc'), tokenStore: 'memory', logging: { level: 'silent' } };
+const config = ConfigSchema.parse(configInput);
+const logger = createLogger({ level: 'silent' });
+const clients: Client[] = [];
+
+try {
+  process.env.AWS_ACCESS_KEY_ID = base.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = base.secretAccessKey;
+  const rawToken = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
+  const signIn = openSignIn(config, { logger, env: { ...process.env, QINDEX_REFRESH_TOKEN: rawToken } });
+  const credentials = createCredentialProvider(config, { freshIdToken: () => signIn.freshIdToken(), logger });
+  // The transport settings of src/q/client.ts, so the difference is the MCP layer alone.
+  const sdk = new QBusinessClient({
+    region: config.q.region,
+    endpoint: config.aws.endpoint,
+    credentials,
+    requestHandler: { disableConcurrentStreams: false },
+  });
+  const rawSearch = (i: number) =>
+    sdk.send(
+      new SearchRelevantContentCommand({
+        applicationId: config.q.applicationId,
+        queryText: QUERIES[i % QUERIES.length],
+        contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+        maxResults: 10,
+      }),
+    );
+
+  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-bench-eras-'));
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify(configInput));
+  const connect = async (era: 'legacy' | 'modern') => {
+    const token = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
+    const client = new Client(
+      { name: 'bench', version: '1' },
+      era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+    );
+    await client.connect(
+      new InPlaceStdio({
+        command: process.execPath,
+        args: [CLI, 'serve', '--config', configPath],
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          QINDEX_CONFIG_DIR: dir,
+          QINDEX_REFRESH_TOKEN: token,
+          AWS_ACCESS_KEY_ID: base.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
+        },
+        stderr: 'ignore',
+      }),
+    );
+    if (client.getProtocolEra() !== era) throw new Error(`connected in the ${client.getProtocolEra()} era`);
+    clients.push(client);
+    return client;
+  };
+  const eras = { legacy: await connect('legacy'), modern: await connect('modern') };
+  const search = (c: Client) => (i: number) =>
+    c.callTool({
+      name: 'search_relevant_content',
+      arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
+    });
+  const whoami = (c: Client) => () => c.callTool({ name: 'whoami', arguments: {} });
+  const arms: Record<string, (i: number) => Promise<unknown>> = {
+    raw: rawSearch,
+    legacy: search(eras.legacy),
+    modern: search(eras.modern),
+    legacyWhoami: whoami(eras.legacy),
+    modernWhoami: whoami(eras.modern),
+  };
+  for (const fn of Object.values(arms)) await p50Of(warmup, fn);
+
+  const names = Object.keys(arms);
+  /** One run: `rounds` rounds of every arm in a rotating order; the figures of each round, paired. */
+  const measure = async (run: number) => {
+    const perRound: Array<Record<string, number>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const order = names.map((_, k) => names[(k + r) % names.length]!);
+      const p50: Record<string, number> = {};
+      for (const name of order) p50[name] = await p50Of(batch, arms[name]!);
+      perRound.push(p50);
+      process.stderr.write(
+        `run ${run + 1} round ${r + 1}/${rounds}: raw ${p50.raw!.toFixed(2)} · legacy +${(p50.legacy! - p50.raw!).toFixed(2)} · modern +${(p50.modern! - p50.raw!).toFixed(2)} ms\n`,
+      );
+    }
+    const overhead = (era: 'legacy' | 'modern') => perRound.map((p) => p[era]! - p.raw!);
+    return {
+      /** p50 of the raw SDK SearchRelevantContent (ms), median over the rounds. */
+      rawP50Ms: round2(median(perRound.map((p) => p.raw!))),
+      /** The MCP tool call's p50 minus the raw call's p50 of the same round (ms), median over the rounds. */
+      overheadMs: { legacy: round2(median(overhead('legacy'))), modern: round2(median(overhead('modern'))) },
+      /** Modern overhead minus legacy overhead, per round (ms), median: <= 0 means the new era is not slower. */
+      modernMinusLegacyMs: round2(median(perRound.map((p) => p.modern! - p.legacy!))),
+      /** whoami (no Q call) p50, modern / legacy, median over the rounds. */
+      whoamiRatio: round2(median(perRound.map((p) => p.modernWhoami! / p.legacyWhoami!))),
+    };
+  };
+  const measured = [];
+  for (let run = 0; run < runs; run++) measured.push(await measure(run));
+  sdk.destroy();
+
+  const result = {
+    benchmark: 'mcp-eras',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: loadavg().map(round2),
+    runs: measured,
+    rounds,
+    batch,
+  };
+  process.stderr.write(`${JSON.stringify(result, null, 2)}\n`);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/mcp-eras.json'), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await sandbox.stop();
+}
