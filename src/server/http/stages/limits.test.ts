@@ -51,6 +51,19 @@ describe('limits stage', () => {
     expect(concurrency.active('alice')).toBe(1);
   });
 
+  it('takes no slot for a client gone before admission, nor for a batch whose client left meanwhile', () => {
+    const { admit, concurrency, inFlight } = stage(4);
+    const gone = exchange('POST');
+    gone.res.destroy();
+    expect(() => admit(gone.req, gone.res, 'alice')).toThrow(expect.objectContaining({ status: 499 }));
+    const batch = exchange('POST');
+    const slots = admit(batch.req, batch.res, 'alice');
+    batch.res.emit('close');
+    expect(() => slots.more(2)).toThrow(expect.objectContaining({ status: 499 }));
+    expect(concurrency.active('alice')).toBe(0);
+    expect(inFlight.count).toBe(0);
+  });
+
   it('lets a GET notification stream through without a slot or an in-flight count', () => {
     const { admit, concurrency, inFlight } = stage(1);
     for (let i = 0; i < 3; i++) {
