@@ -12,6 +12,7 @@ import type { HttpServerHandle } from '../../src/server/http/app.js';
 import { bearerConfig, initializeBody, post, startBearerServer } from './harness.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { signedToken } from './tokens.js';
+import { MODERN, envelope } from '../helpers/eras.js';
 
 const sandbox = useSandbox();
 const control = () => controlClient(sandbox().description.control);
@@ -53,6 +54,14 @@ interface ToolAnswer {
   structured?: Record<string, unknown>;
 }
 
+/** A 2026-07-28 request's headers and `_meta`: no session, the version in every request. */
+const modern = (t: string, name: string) => ({
+  authorization: `Bearer ${t}`,
+  'mcp-protocol-version': MODERN,
+  'mcp-method': 'tools/call',
+  'mcp-name': name,
+});
+
 /** One tools/call over a raw POST: the HTTP status, and the tool result when there is one. */
 async function tool(
   url: string,
@@ -60,7 +69,13 @@ async function tool(
   name: string,
   args: Record<string, unknown> = {},
 ): Promise<ToolAnswer> {
-  const res = await post(url, call(name, args), headers);
+  const body = call(name, args);
+  const isModern = headers['mcp-protocol-version'] === MODERN;
+  const res = await post(
+    url,
+    isModern ? { ...body, params: { ...body.params, _meta: envelope() } } : body,
+    headers,
+  );
   const text = await res.text();
   const answer: ToolAnswer = { status: res.status, challenge: res.headers.get('www-authenticate') };
   if (res.status !== 200) return answer;
@@ -105,6 +120,24 @@ describe('HTTP bearer mode, credentials that expire early', () => {
     const fresh = await tool(server.url, auth(await token('alice')), 'search_relevant_content', {
       query: 'payments-api runbook',
     });
+    expect(fresh.isError, fresh.text).toBe(false);
+    expect(titlesOf(fresh)).toContain(RUNBOOK);
+  });
+
+  it('does the same for 2026-07-28 requests, which have no session, on a stateful server', async () => {
+    const server = await start();
+    const t = await token('alice');
+    const search = (bearer: string, query: string) =>
+      tool(server.url, modern(bearer, 'search_relevant_content'), 'search_relevant_content', { query });
+    const first = await search(t, 'payments-api runbook');
+    expect(first.isError, first.text).toBe(false);
+
+    await control().expireSessions();
+    const again = await search(t, 'vpn');
+    expect(again.status, again.text).toBe(401);
+    expect(again.challenge).toMatch(INVALID_TOKEN);
+
+    const fresh = await search(await token('alice'), 'payments-api runbook');
     expect(fresh.isError, fresh.text).toBe(false);
     expect(titlesOf(fresh)).toContain(RUNBOOK);
   });
