@@ -49,11 +49,24 @@ function firstSentence(text: string): string {
   return end ? text.slice(0, end.index + 1) : text;
 }
 
-/** manifest.json as it must be: the committed one with package.json's version and the real tools. */
+/**
+ * manifest.json as it must be: the committed one with package.json's version and Node versions
+ * (`engines`), and the real tools.
+ */
 export async function expectedManifest(): Promise<Record<string, unknown>> {
   const manifest = JSON.parse(await readFile(MANIFEST_PATH, 'utf8')) as Record<string, unknown>;
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  return { ...manifest, version: pkg.version, tools: manifestTools() };
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+    engines: { node: string };
+  };
+  const compatibility = (manifest.compatibility ?? {}) as Record<string, unknown>;
+  const runtimes = { ...(compatibility.runtimes as object), node: pkg.engines.node };
+  return {
+    ...manifest,
+    version: pkg.version,
+    tools: manifestTools(),
+    compatibility: { ...compatibility, runtimes },
+  };
 }
 
 /** Rewrites manifest.json when its version or tools drifted; says whether it did. */

@@ -61,9 +61,10 @@ async function launch(userConfig: Record<string, string>) {
 }
 
 describe('the MCPB bundle', () => {
-  it('manifest.json has the package version and exactly the tools src/tools defines', async () => {
-    const expected = (await expectedManifest()) as { version: string; tools: unknown[] };
+  it("manifest.json has the package's version and Node versions, and exactly the tools src/tools defines", async () => {
+    const expected = (await expectedManifest()) as McpbManifestAny;
     expect(committed.version).toBe(expected.version);
+    expect(committed.compatibility?.runtimes?.node).toBe(expected.compatibility?.runtimes?.node);
     // Stale after adding, renaming or re-describing a tool: run `npm run bundle` and commit manifest.json.
     expect(committed.tools).toEqual(expected.tools);
   });
