@@ -621,8 +621,10 @@ function classifyValue(value: unknown): Expect {
 
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+// JSON-RPC ids are strings or numbers; fractional ones are discouraged (SHOULD NOT), not invalid, so an
+// answer may carry one back even when the SDK refuses the message itself.
 const isId = (v: unknown): v is string | number =>
-  typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
 /** Ids near the start of an oversized line (its reader cannot parse it, but may find the id). */
 function idsIn(unit: Buffer): Array<string | number> {
