@@ -3,7 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { RPC } from '../http-error.js';
-import { checkBatch, jsonBody, parseJson, readBody } from './body.js';
+import { checkBatch, checkMessages, jsonBody, parseJson, readBody } from './body.js';
 
 /** A real request whose body arrives in `chunks`. */
 function request(method: string, chunks: string[], headers: Record<string, string> = {}) {
@@ -34,6 +34,30 @@ describe('body stage', () => {
     expect(() => parseJson(Buffer.from('{not json'))).toThrow(
       expect.objectContaining({ status: 400, rpcCode: RPC.parseError }),
     );
+  });
+
+  it('refuses JSON that is not JSON-RPC 2.0 with 400 and -32600, a batch for any element', () => {
+    for (const bad of [
+      { hello: 'world' },
+      { jsonrpc: '2.0', id: 1.5, method: 'ping' },
+      { jsonrpc: '2.0', id: 2 },
+      [call(1), { jsonrpc: '1.0', id: 2, method: 'ping' }],
+    ]) {
+      expect(() => checkMessages(bad), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({
+          status: 400,
+          rpcCode: RPC.invalidRequest,
+          message: expect.stringMatching(/not a JSON-RPC 2.0 message/),
+        }),
+      );
+    }
+    for (const good of [
+      call(1),
+      [call(1), call(2)],
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+    ]) {
+      expect(() => checkMessages(good)).not.toThrow();
+    }
   });
 
   it('refuses batches under MCP 2025-06-18 and ones larger than the user may run, with -32600', () => {

@@ -1,9 +1,10 @@
 /**
  * @module The body stage: a POST's JSON-RPC body, read within `http.limits.maxBodyBytes` (413), parsed
- * (400, parse error), and a batch refused (400, invalid request) when MCP no longer has batches or it
- * needs more request slots than the user has.
+ * (400, parse error), each message checked as JSON-RPC 2.0 (400, invalid request), and a batch refused
+ * (400, invalid request) when MCP no longer has batches or it needs more request slots than the user has.
  */
 import type { IncomingMessage } from 'node:http';
+import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
 import { HttpError, RPC } from '../http-error.js';
 import { batchRefusal } from '../jsonrpc.js';
 import { headerOf } from './request.js';
@@ -39,6 +40,23 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
+/**
+ * Throws 400 for JSON that is not JSON-RPC 2.0 (a batch: any element), with the SDK's own check and
+ * stdio's answer: such a body has no protocol era, and its id (if any) cannot be trusted, so none is
+ * echoed.
+ */
+export function checkMessages(body: unknown): void {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    try {
+      parseJSONRPCMessage(message);
+    } catch {
+      throw new HttpError(400, 'Invalid request: the body is JSON but not a JSON-RPC 2.0 message.', {
+        rpcCode: RPC.invalidRequest,
+      });
+    }
+  }
+}
+
 /** Throws 400 for a batch that cannot be served (see `batchRefusal`). */
 export function checkBatch(
   req: Pick<IncomingMessage, 'headers'>,
@@ -54,6 +72,7 @@ export function jsonBody(options: { maxBytes: number; maxConcurrentPerUser: numb
   return async (req: IncomingMessage): Promise<unknown> => {
     if (req.method !== 'POST') return undefined;
     const body = parseJson(await readBody(req, options.maxBytes));
+    checkMessages(body);
     checkBatch(req, body, options.maxConcurrentPerUser);
     return body;
   };
