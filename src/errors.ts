@@ -224,7 +224,7 @@ const REDACTED = '[redacted]';
 const SECRET_KEY =
   /token|secret|password|passwd|assertion|authorization|cookie|identitycontext|credential|verifier|privatekey|apikey/;
 
-const TEXT_RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
+const TEXT_RULES: Array<[RegExp, string | ((match: string, ...rest: never[]) => string)]> = [
   // JWS/JWE compact serializations (ID, access and IdC tokens): a base64url JSON header, then dots.
   [/eyJ[\w-]*(?:\.[\w-]*){1,4}/g, REDACTED],
   // AWS access key ids: long-term (AKIA), temporary (ASIA) and the other IAM unique-id prefixes.
@@ -238,8 +238,22 @@ const TEXT_RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) 
   [/(\/\/)[^/\s:@]*:[^/\s@]+@/g, `$1${REDACTED}@`],
   // Long base64/base64url runs that mix character classes: AWS secret keys (40), session tokens,
   // identity contexts, refresh tokens. Hyphenated lower-case names and paths stay readable.
-  [/[A-Za-z0-9+/=_-]{40,}/g, (run) => (mixed(run) ? REDACTED : run)],
+  [
+    /[A-Za-z0-9+/=_-]{40,}/g,
+    (run: string, offset: unknown, text: unknown) =>
+      mixed(run) && !isPath(run, Number(offset), String(text)) ? REDACTED : run,
+  ],
 ];
+
+/**
+ * An absolute or home-relative file path (/tmp/x-Ab12/bin/node, ~/.config/…): short segments, no
+ * base64 padding or '+'. Commands the product prints name such paths; a secret rarely starts with '/'.
+ */
+const isPath = (run: string, offset: number, text: string) => {
+  const start = run.startsWith('/') || text[offset - 1] === '.' || text[offset - 1] === '~';
+  const segments = run.split('/').filter(Boolean);
+  return start && segments.length >= 2 && !/[+=]/.test(run) && segments.every((seg) => seg.length < 32);
+};
 
 /** Two of lower-case, upper-case and digits: how random tokens look, and words mostly do not. */
 const mixed = (s: string) => [/[a-z]/, /[A-Z]/, /\d/].filter((r) => r.test(s)).length >= 2;
