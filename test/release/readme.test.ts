@@ -1,6 +1,6 @@
 /**
- * The README's lines that people copy: its first code block stays the two development lines .ci/run
- * runs; the install section (npm, bundle, registry, container) comes before the development section and
+ * The README's lines that people copy: a summary of the install lines, then the two development lines
+ * .ci/run runs; the install section (npm, bundle, registry, container) comes before the development section and
  * its lines agree with package.json, server.json and the Dockerfile.
  */
 import { readFile } from 'node:fs/promises';
@@ -17,8 +17,18 @@ const section = (title: string) => {
 };
 
 describe('README', () => {
-  it('starts with the two development lines, exactly (.ci/run runs the second)', () => {
-    expect(blocks[0]).toBe('npm ci && npm start\nnpm ci && npm test\n');
+  it('has the two development lines as one block, exactly (.ci/run runs the second), after the install lines', () => {
+    const dev = blocks.indexOf('npm ci && npm start\nnpm ci && npm test\n');
+    expect(dev).toBeGreaterThan(0);
+    const summary = blocks[0]!;
+    for (const line of [
+      'npm install -g qindex-mcp',
+      'npm run bundle',
+      'mcp-publisher publish',
+      'docker build',
+    ])
+      expect(summary).toContain(line);
+    expect(blocks.slice(0, dev).join('')).not.toContain('npm ci && npm test');
   });
 
   it('has an install section for npm, the bundle, the registry and the container before Development', async () => {
