@@ -4,7 +4,7 @@
  * load generator). See bench/fuzz/run.ts for the oracles. Prints the seed; a failure prints its shrunk
  * counterexample and the `--seed`/path to replay it. Writes bench/results/fuzz.json.
  *
- * Usage: npm run bench:fuzz [-- --stdio 60000 --http 40000 --seed 1 --mode collect --warmup 300]
+ * Usage: npm run bench:fuzz [-- --stdio 60000 --http 40000 --seed 1 --mode collect --warmup 300 --no-hangups]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '30000' },
     'log-level': { type: 'string', default: 'debug' },
     out: { type: 'string', default: 'bench/results/fuzz.json' },
+    'no-hangups': { type: 'boolean', default: false },
   },
 });
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
@@ -44,6 +45,7 @@ try {
     warmup: Number(values.warmup),
     timeoutMs: Number(values.timeout),
     logLevel: values['log-level'] as LogLevel,
+    noHangups: values['no-hangups'] === true,
     ...(values.huge !== undefined ? { hugeWeight: Number(values.huge) } : {}),
     progress: say,
   });

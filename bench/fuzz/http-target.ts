@@ -19,6 +19,7 @@ import {
   type ToolSchema,
 } from './jsonrpc-cases.js';
 import {
+  HANGUP_SHAPES,
   ODD_TARGETS,
   type AuthVariant,
   type HttpCase,
@@ -907,19 +908,7 @@ export class HttpTarget {
   }
 }
 
-/** Shapes whose client ends the connection (FIN or reset) while the server may still be at the request. */
-const PROBE_AFTER = new Set<RawShape>([
-  'hangup',
-  'truncated-destroy',
-  'truncated-fin',
-  'headers-fin',
-  'chunked-unfinished',
-  'cl-absurd',
-  'cl-and-te',
-  'bad-chunk-size',
-  'huge-chunk-size',
-  'body-longer',
-]);
+const PROBE_AFTER = new Set<RawShape>(HANGUP_SHAPES);
 
 type RawEnd = 'wait' | 'fin' | 'destroy';
 interface RawOptions {

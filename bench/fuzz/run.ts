@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { Sandbox } from '../../tools/sandbox/index.js';
 import { createCanaryScanner, type CanaryHit } from './canary.js';
 import { caseArbitraries, type Msg, type Payload } from './jsonrpc-cases.js';
-import { httpCaseArbitrary, type HttpCase } from './http-cases.js';
+import { HANGUP_SHAPES, httpCaseArbitrary, type HttpCase } from './http-cases.js';
 import { HttpTarget, type HttpStats } from './http-target.js';
 import type { HeapSample, LogLevel } from './server-process.js';
 import { StdioTarget, type TargetStats, type Verdict } from './stdio-target.js';
@@ -28,6 +28,8 @@ export interface FuzzOptions {
   hugeWeight?: number;
   /** Limit for shrinking one failure (default 120 s). */
   shrinkSeconds?: number;
+  /** Leave out the HTTP cases whose client hangs up early (a control run for the slot leak). */
+  noHangups?: boolean;
   /** Heap growth allowed between the samples (default 0.10). */
   heapMargin?: number;
   progress?: (line: string) => void;
@@ -99,6 +101,7 @@ export async function runFuzz(sandbox: Sandbox, o: FuzzOptions): Promise<FuzzRep
       caseArbitraries(http.tools, schemaOptions, weights),
       http.users.length,
       http.badTokenNames,
+      o.noHangups ? HANGUP_SHAPES : [],
     );
     const seeds = { stdio: o.seed, http: (o.seed + 1) | 0 };
 

@@ -47,6 +47,8 @@ export interface ServerProcess {
   exited: Promise<ExitInfo>;
   /** The heap after full GCs, read over the side channel. */
   heap(timeoutMs?: number): Promise<HeapSample>;
+  /** Writes a heap snapshot (after GC) to `file` in the server's process; resolves with its path. */
+  snapshot(file: string, timeoutMs?: number): Promise<string>;
   /** The last 16 KiB of stderr, for reports. */
   stderrTail(): string;
   /** Bytes written to stdout (HTTP mode: should stay 0). */
@@ -98,7 +100,7 @@ function spawnServer(kind: 'stdio' | 'http', o: SpawnOptions): ServerProcess {
   child.stdin!.on('error', () => undefined);
 
   const side = child.stdio[3] as unknown as (Readable & Writable) | undefined;
-  const waiters: Array<(s: HeapSample) => void> = [];
+  const waiters: Array<(s: HeapSample & { snapshot?: string }) => void> = [];
   let pending = '';
   side?.on('error', () => undefined);
   side?.setEncoding('utf8');
@@ -107,7 +109,7 @@ function spawnServer(kind: 'stdio' | 'http', o: SpawnOptions): ServerProcess {
     for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
       const line = pending.slice(0, i);
       pending = pending.slice(i + 1);
-      waiters.shift()?.(JSON.parse(line) as HeapSample);
+      waiters.shift()?.(JSON.parse(line) as HeapSample & { snapshot?: string });
     }
   });
 
@@ -128,6 +130,17 @@ function spawnServer(kind: 'stdio' | 'http', o: SpawnOptions): ServerProcess {
           resolve(s);
         });
         side.write('heap\n');
+      });
+    },
+    snapshot(file, timeoutMs = 120_000) {
+      return new Promise<string>((resolve, reject) => {
+        if (exitInfo || !side) return reject(new Error('server not running'));
+        const timer = setTimeout(() => reject(new Error('heap probe did not answer')), timeoutMs);
+        waiters.push((s) => {
+          clearTimeout(timer);
+          resolve(s.snapshot ?? '');
+        });
+        side.write(`snapshot ${file}\n`);
       });
     },
     stderrTail: () => tail,

@@ -154,7 +154,12 @@ export class StdioTarget {
         clearTimeout(timer);
         resolve(m);
       });
-      void this.server?.exited.then(() => reject(new Error(`${method}: server exited`)));
+      const server = this.server;
+      void server?.exited.then((e) =>
+        reject(
+          new Error(`${method}: server exited (${e.code ?? e.signal}): ${server.stderrTail().slice(-1500)}`),
+        ),
+      );
     });
     this.write(Buffer.from(`${text}\n`));
     const m = await answer;
