@@ -10,7 +10,7 @@ import { fileStore, memoryStore, openTokenStore } from '../../src/auth/store/ind
 import { keychainAvailable } from '../../src/auth/store/keychain.js';
 import type { StoredLogin } from '../../src/auth/types.js';
 import { QindexError } from '../../src/errors.js';
-import { capturedLogger, tempDir } from './helpers.js';
+import { capturedLogger, runNode, tempDir } from './helpers.js';
 
 const login = (n: number, pad = 0): StoredLogin => ({
   refreshToken: `rt-canary-${n}-${'x'.repeat(pad)}`,
@@ -153,6 +153,19 @@ describe('memory and auto stores', () => {
     expect(second.kind).toBe('file');
     expect(notices).toHaveLength(1);
     expect(notices[0]).toContain(`falling back to file store at ${join(dir, 'logins')}`);
+    // Once per store, not once per process: a later command (a new process) stays quiet.
+    const later = await runNode(
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { openTokenStore } = await import(${JSON.stringify(new URL('../../src/auth/store/index.ts', import.meta.url).href)}); openTokenStore('auto', { notify: (m) => console.log(m) });`,
+      ],
+      { PATH: process.env.PATH, QINDEX_CONFIG_DIR: dir },
+    );
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stdout).toBe('');
     const error = (() => {
       try {
         openTokenStore('keychain', { env });
