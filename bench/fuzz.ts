@@ -62,7 +62,10 @@ try {
       `cases: ${report.cases.total} (stdio ${report.cases.stdio}, http ${report.cases.http}) in ${report.durationSeconds} s`,
       `stdio: ${s.units} lines, ${s.requests} requests, ${s.responses} responses, crashes ${s.crashes}, unanswered ${s.unanswered}, non-JSON lines ${s.nonJsonLines}, duplicates ${s.duplicates}, strays ${s.strays}, internal errors ${s.internalErrors}`,
       `http: ${h.responses} responses ${JSON.stringify(h.byStatus)}, crashes ${h.crashes}, unanswered ${h.unanswered}, 5xx ${h.serverErrors}, bad bodies ${h.nonJsonLines}, internal errors ${h.internalErrors}`,
-      `heap after GC: stdio ${mib(s.heap!.start.heapUsed)} → ${mib(s.heap!.end.heapUsed)} (${(s.heap!.growth * 100).toFixed(1)} %), http ${mib(h.heap!.start.heapUsed)} → ${mib(h.heap!.end.heapUsed)} (${(h.heap!.growth * 100).toFixed(1)} %)`,
+      ...(['stdio', 'http'] as const).map((t) => {
+        const x = report[t].heap!;
+        return `${t} heap after GC: ${mib(x.start.heapUsed)} → ${mib(x.end.heapUsed)} (${(x.growth * 100).toFixed(1)} %); without compiled code ${mib(x.startSnapshot.nonCode)} → ${mib(x.endSnapshot.nonCode)} (${(x.nonCodeGrowth * 100).toFixed(1)} %), compiled code ${mib(x.startSnapshot.code)} → ${mib(x.endSnapshot.code)}`;
+      }),
       `canaries: ${report.canaries}, hits ${report.canaryHits.length}; load average ${report.loadavg.start.map((x) => x.toFixed(2)).join(' ')} → ${report.loadavg.end.map((x) => x.toFixed(2)).join(' ')}`,
       ...report.problems.map((p) => `PROBLEM: ${p}`),
     ].join('\n'),

@@ -45,6 +45,8 @@ export interface HttpStats extends TargetStats {
   lockouts: number;
   /** Request slots still held after their client hung up. */
   leakedSlots: number;
+  /** Requests the server refused while their body was still being sent (no answer readable, see raw()). */
+  resetsWhileSending: number;
 }
 
 class LockedOut extends Error {
@@ -92,6 +94,7 @@ export class HttpTarget {
     sessionsOpened: 0,
     lockouts: 0,
     leakedSlots: 0,
+    resetsWhileSending: 0,
   };
   readonly samples = new Samples();
   readonly users: HttpUser[] = [];
@@ -704,6 +707,7 @@ export class HttpTarget {
 
   private async expectOne(bytes: Buffer[], end: RawEnd, problems: string[], what: string): Promise<void> {
     const a = await this.raw(bytes, { end }, problems);
+    if (a.length === 0 && this.resetWhileSending(a, what)) return;
     if (a.length !== 1) problems.push(`${what}: ${a.length} responses for one request`);
     for (const r of a) this.checkAnswer(r, problems);
   }
@@ -735,6 +739,7 @@ export class HttpTarget {
       ) && r.headers.some(([k]) => k === 'accept');
     if (!fetchable) {
       const a = await this.raw(this.serialize(r), { end: 'wait' }, problems);
+      if (a.length === 0 && this.resetWhileSending(a, `${r.method} ${r.target}`)) return undefined;
       if (a.length !== 1) problems.push(`${a.length} responses for one request`);
       for (const x of a) this.checkAnswer(x, problems);
       return a[0];
@@ -765,12 +770,14 @@ export class HttpTarget {
   }
 
   /** Sends bytes over a fresh connection and reads every response until the server closes it. */
-  private raw(bytes: Buffer[], o: RawOptions, problems: string[]): Promise<Answer[]> {
+  private raw(bytes: Buffer[], o: RawOptions, problems: string[]): Promise<RawAnswers> {
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     return new Promise((resolve) => {
       const socket: Socket = connect({ host: '127.0.0.1', port: this.port });
       const chunks: Buffer[] = [];
       let settled = false;
+      let flushed = false;
+      let resetWhileSending = false;
       const finish = (timedOut: boolean) => {
         if (settled) return;
         settled = true;
@@ -787,10 +794,15 @@ export class HttpTarget {
         }
         if (parsed.garbage && !timedOut)
           problems.push(`unparsable bytes after the responses: ${parsed.garbage.slice(0, 120)}`);
-        resolve(parsed.complete);
+        resolve(Object.assign(parsed.complete, { resetWhileSending }));
       };
       const timer = setTimeout(() => finish(true), o.end === 'destroy' ? 5_000 : timeoutMs);
-      socket.on('error', () => finish(false));
+      socket.on('error', () => {
+        // Refused mid-body, the server closes with our bytes unread: TCP then resets, and the reset may
+        // discard its answer before we read it. That is the transport, not the server keeping silent.
+        if (!flushed) resetWhileSending = true;
+        finish(false);
+      });
       socket.on('close', () => finish(false));
       const want = o.want ?? 1;
       let grace: NodeJS.Timeout | undefined;
@@ -810,7 +822,8 @@ export class HttpTarget {
         }
       });
       socket.on('connect', async () => {
-        for (const b of bytes) socket.write(b);
+        bytes.forEach((b, i) => socket.write(b, i === bytes.length - 1 ? () => (flushed = true) : undefined));
+        if (!bytes.length) flushed = true;
         if (o.delayMs) await new Promise((r) => setTimeout(r, o.delayMs));
         if (o.end === 'fin') socket.end();
         if (o.end === 'destroy') {
@@ -819,6 +832,14 @@ export class HttpTarget {
         }
       });
     });
+  }
+
+  /** Counts a request refused while we were still sending it (its answer lost to the TCP reset). */
+  private resetWhileSending(a: RawAnswers, what: string): boolean {
+    if (!a.resetWhileSending) return false;
+    this.stats.resetsWhileSending++;
+    this.samples.add('reset while sending', what);
+    return true;
   }
 
   /** Checks that hold for any answer: no canary, no 5xx but 503, bodies that parse. */
@@ -911,6 +932,7 @@ export class HttpTarget {
 const PROBE_AFTER = new Set<RawShape>(HANGUP_SHAPES);
 
 type RawEnd = 'wait' | 'fin' | 'destroy';
+type RawAnswers = Answer[] & { resetWhileSending?: boolean };
 interface RawOptions {
   end: RawEnd;
   headOnly?: boolean;

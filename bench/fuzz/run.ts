@@ -12,6 +12,7 @@ import { createCanaryScanner, type CanaryHit } from './canary.js';
 import { caseArbitraries, type Msg, type Payload } from './jsonrpc-cases.js';
 import { HANGUP_SHAPES, httpCaseArbitrary, type HttpCase } from './http-cases.js';
 import { HttpTarget, type HttpStats } from './http-target.js';
+import { heapBreakdown, type HeapBreakdown } from './heap-snapshot.js';
 import type { HeapSample, LogLevel } from './server-process.js';
 import { StdioTarget, type TargetStats, type Verdict } from './stdio-target.js';
 
@@ -30,7 +31,7 @@ export interface FuzzOptions {
   shrinkSeconds?: number;
   /** Leave out the HTTP cases whose client hangs up early (a control run for the slot leak). */
   noHangups?: boolean;
-  /** Heap growth allowed between the samples (default 0.10). */
+  /** Growth allowed of the heap without compiled code between the samples (default 0.10). */
   heapMargin?: number;
   progress?: (line: string) => void;
 }
@@ -38,8 +39,13 @@ export interface FuzzOptions {
 export interface HeapFigures {
   start: HeapSample;
   end: HeapSample;
-  /** end.heapUsed / start.heapUsed - 1 */
+  /** end.heapUsed / start.heapUsed - 1 (V8's figure, compiled code included) */
   growth: number;
+  /** The same heap from snapshots, split into compiled code and the rest (see heap-snapshot.ts). */
+  startSnapshot: HeapBreakdown;
+  endSnapshot: HeapBreakdown;
+  /** endSnapshot.nonCode / startSnapshot.nonCode - 1: the oracle (a leak shows here). */
+  nonCodeGrowth: number;
   /** The server restarted during the run (after a crash): the samples are of different processes. */
   restarted: boolean;
 }
@@ -114,7 +120,13 @@ export async function runFuzz(sandbox: Sandbox, o: FuzzOptions): Promise<FuzzRep
     const restartsBefore = { stdio: stdio.stats.restarts, http: http.stats.restarts };
     const casesBefore = { stdio: stdio.stats.cases, http: http.stats.cases };
     const [stdioHeap0, httpHeap0] = await Promise.all([stdio.heap(), http.heap()]);
-    log(`heap after warm-up: stdio ${mib(stdioHeap0.heapUsed)}, http ${mib(httpHeap0.heapUsed)}`);
+    const [stdioSnap0, httpSnap0] = await Promise.all([
+      heapBreakdown(stdio.process!, 'stdio'),
+      heapBreakdown(http.process!, 'http'),
+    ]);
+    log(
+      `heap after warm-up: stdio ${mib(stdioHeap0.heapUsed)} (${mib(stdioSnap0.nonCode)} without compiled code), http ${mib(httpHeap0.heapUsed)} (${mib(httpSnap0.nonCode)})`,
+    );
 
     const failures: Failure[] = [];
     const trend: FuzzReport['heapTrend'] = { stdio: [], http: [] };
@@ -238,14 +250,39 @@ export async function runFuzz(sandbox: Sandbox, o: FuzzOptions): Promise<FuzzRep
 
     await new Promise((r) => setTimeout(r, 1000));
     const [stdioHeap1, httpHeap1] = await Promise.all([stdio.heap(), http.heap()]);
-    const heapOf = (a: HeapSample, b: HeapSample, restarted: boolean): HeapFigures => ({
+    const [stdioSnap1, httpSnap1] = await Promise.all([
+      heapBreakdown(stdio.process!, 'stdio'),
+      heapBreakdown(http.process!, 'http'),
+    ]);
+    const heapOf = (
+      a: HeapSample,
+      b: HeapSample,
+      sa: HeapBreakdown,
+      sb: HeapBreakdown,
+      restarted: boolean,
+    ): HeapFigures => ({
       start: a,
       end: b,
       growth: round(b.heapUsed / a.heapUsed - 1),
+      startSnapshot: sa,
+      endSnapshot: sb,
+      nonCodeGrowth: round(sb.nonCode / sa.nonCode - 1),
       restarted,
     });
-    const stdioHeap = heapOf(stdioHeap0, stdioHeap1, stdio.stats.restarts !== restartsBefore.stdio);
-    const httpHeap = heapOf(httpHeap0, httpHeap1, http.stats.restarts !== restartsBefore.http);
+    const stdioHeap = heapOf(
+      stdioHeap0,
+      stdioHeap1,
+      stdioSnap0,
+      stdioSnap1,
+      stdio.stats.restarts !== restartsBefore.stdio,
+    );
+    const httpHeap = heapOf(
+      httpHeap0,
+      httpHeap1,
+      httpSnap0,
+      httpSnap1,
+      http.stats.restarts !== restartsBefore.http,
+    );
     const margin = o.heapMargin ?? 0.1;
     const problems: string[] = [];
     for (const [name, h] of [
@@ -254,9 +291,9 @@ export async function runFuzz(sandbox: Sandbox, o: FuzzOptions): Promise<FuzzRep
     ] as const) {
       if (!h.start.gc)
         problems.push(`${name}: the server ran without --expose-gc; heap figures are not after a full GC`);
-      if (!h.restarted && h.growth > margin) {
+      if (!h.restarted && h.nonCodeGrowth > margin) {
         problems.push(
-          `${name}: heap after GC grew ${(h.growth * 100).toFixed(1)} % (${mib(h.start.heapUsed)} → ${mib(h.end.heapUsed)}), over ${margin * 100} %`,
+          `${name}: heap after GC without compiled code grew ${(h.nonCodeGrowth * 100).toFixed(1)} % (${mib(h.startSnapshot.nonCode)} → ${mib(h.endSnapshot.nonCode)}), over ${margin * 100} %`,
         );
       }
     }
