@@ -3,8 +3,9 @@
  * one built server per sandbox IdC user (each its own process, signed in as that user); over Streamable
  * HTTP, one server in bearer mode serving many users (distinct subjects, each with a bearer token and a
  * session). The load generator and the sandbox share this process; every server runs in its own, with
- * bench/fuzz/heap-probe.mjs preloaded. RSS is read from /proc every N calls (no GC forced); the heap after
- * a full GC once after the warm-up and once at the end. Writes bench/results/soak.json.
+ * bench/fuzz/heap-probe.mjs preloaded. RSS is read from /proc every N calls (no GC forced, for the trend);
+ * RSS and heap after a full GC once after the warm-up and once at the end, and "flat" is the RSS after GC
+ * within --margin of its warm-up figure. Writes bench/results/soak.json.
  *
  * Usage: npm run bench:soak [-- --stdio 50000 --http 20000 --users 200 --concurrency 8 --warmup 0.1 --log-level info]
  */
@@ -60,8 +61,9 @@ interface LegResult {
   callsPerSecond: number;
   processes: number;
   users: number;
+  /** RSS from /proc every N calls (no GC forced: noisy, for the trend). */
   rss: Sample[];
-  /** RSS (sum over the leg's processes) after the warm-up and at the end; growth = end / warm - 1. */
+  /** RSS after a full GC (sum over the leg's processes) after the warm-up and at the end; growth = end / warm - 1. */
   rssAfterWarmup: number;
   rssEnd: number;
   rssGrowth: number;
@@ -120,9 +122,10 @@ async function drive(
         say(`${o.label}: ${done}/${total} calls, ${errors} errors, RSS ${mib(rss.at(-1)!.rss)}`);
       }
       if (done === warmCalls && !warmPending) {
-        rssWarm = sumRss();
+        // RSS after a full GC: a sample between collections holds whatever garbage the young space has.
         warmPending = o.heap().then((h) => {
           heapWarm = h.reduce((s, x) => s + x.heapUsed, 0);
+          rssWarm = h.reduce((s, x) => s + x.rss, 0);
         });
       }
     }
@@ -131,8 +134,9 @@ async function drive(
   await warmPending;
   const seconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1000));
-  const rssEnd = sumRss();
-  const heapEnd = (await o.heap()).reduce((s, x) => s + x.heapUsed, 0);
+  const end = await o.heap();
+  const rssEnd = end.reduce((s, x) => s + x.rss, 0);
+  const heapEnd = end.reduce((s, x) => s + x.heapUsed, 0);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
@@ -257,7 +261,7 @@ try {
     ['http', http],
   ] as const) {
     say(
-      `${name}: ${l.calls} calls (${l.users} users, ${l.processes} processes) in ${l.seconds} s, ${l.callsPerSecond}/s, latency ${JSON.stringify(l.latencyMs)} ms, ${l.errors} errors, ${l.crashes} crashes; RSS after warm-up ${mib(l.rssAfterWarmup)} → end ${mib(l.rssEnd)} (${(l.rssGrowth * 100).toFixed(1)} %); heap after GC ${mib(l.heapAfterWarmup)} → ${mib(l.heapEnd)} (${(l.heapGrowth * 100).toFixed(1)} %)`,
+      `${name}: ${l.calls} calls (${l.users} users, ${l.processes} processes) in ${l.seconds} s, ${l.callsPerSecond}/s, latency ${JSON.stringify(l.latencyMs)} ms, ${l.errors} errors, ${l.crashes} crashes; RSS after GC, after warm-up ${mib(l.rssAfterWarmup)} → end ${mib(l.rssEnd)} (${(l.rssGrowth * 100).toFixed(1)} %); heap after GC ${mib(l.heapAfterWarmup)} → ${mib(l.heapEnd)} (${(l.heapGrowth * 100).toFixed(1)} %)`,
     );
     for (const e of l.errorSamples) say(`  error ${e}`);
   }
