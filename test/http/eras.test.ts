@@ -15,10 +15,10 @@ import { ERAS, UNKNOWN_PROGRESS, type Era } from '../helpers/eras.js';
 import { eventually } from '../helpers/eventually.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { createMcpServer } from '../../src/server/mcp.js';
-import { createLocalContext, type LocalContext } from '../../src/server/local-context.js';
+import { createLocalContext } from '../../src/server/local-context.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
 import { withHttpFlags } from '../../src/server/http/cli.js';
-import { bearerConfig, connect, silent, startBearerServer } from './harness.js';
+import { connect, silent, startLocalAndBearer } from './harness.js';
 
 const sandbox = useSandbox();
 const control = () => controlClient(sandbox().description.control);
@@ -26,24 +26,15 @@ const token = (username: string) =>
   control().mintAccessToken({ username, clientId: sandbox().description.clients.isv });
 
 let local: HttpServerHandle;
-let localCtx: LocalContext;
 let bearer: HttpServerHandle;
+let servers: Awaited<ReturnType<typeof startLocalAndBearer>> | undefined;
 
 beforeAll(async () => {
-  const d = sandbox().description;
-  const refreshToken = await control().mintRefreshToken({ username: 'alice' });
-  const config = withHttpFlags(configFor(d, 'idc'), { port: '0' });
-  localCtx = createLocalContext(config, { logger: silent, env: { QINDEX_REFRESH_TOKEN: refreshToken } });
-  process.env.AWS_ACCESS_KEY_ID = d.modes.idc.baseCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = d.modes.idc.baseCredentials.secretAccessKey;
-  [local, bearer] = await Promise.all([
-    startHttpServer(config, { logger: silent, createServer: createMcpServer, localContext: localCtx }),
-    startBearerServer(sandbox(), bearerConfig(sandbox(), 'idc')),
-  ]);
+  servers = await startLocalAndBearer(sandbox(), 'idc');
+  ({ local, bearer } = servers);
 });
 afterAll(async () => {
-  await Promise.all([local?.close(), bearer?.close()]);
-  localCtx?.dispose();
+  await servers?.close();
 });
 
 const clients: Client[] = [];

@@ -14,6 +14,9 @@ import type { QindexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createMcpServer } from '../../src/server/mcp.js';
 import { startHttpServer, type HttpServerDeps, type HttpServerHandle } from '../../src/server/http/app.js';
+import { withHttpFlags } from '../../src/server/http/cli.js';
+import { createLocalContext } from '../../src/server/local-context.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
 import { configFor, type ConfigOverrides, type SandboxMode } from '../helpers/config.js';
 
@@ -107,3 +110,31 @@ export const initializeBody = {
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
+
+/**
+ * A local-mode server signed in as alice and a bearer-mode server (`mode`), side by side on free ports,
+ * for tests that compare what each answers; `close()` stops both.
+ */
+export async function startLocalAndBearer(sandbox: Sandbox, mode?: SandboxMode) {
+  const d = sandbox.description;
+  const refreshToken = await controlClient(d.control).mintRefreshToken({ username: 'alice' });
+  const config = withHttpFlags(configFor(d, 'idc'), { port: '0' });
+  const localCtx = createLocalContext(config, {
+    logger: silent,
+    env: { QINDEX_REFRESH_TOKEN: refreshToken },
+  });
+  process.env.AWS_ACCESS_KEY_ID = d.modes.idc.baseCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = d.modes.idc.baseCredentials.secretAccessKey;
+  const [local, bearer] = await Promise.all([
+    startHttpServer(config, { logger: silent, createServer: createMcpServer, localContext: localCtx }),
+    startBearerServer(sandbox, bearerConfig(sandbox, mode)),
+  ]);
+  return {
+    local,
+    bearer,
+    async close() {
+      await Promise.all([local.close(), bearer.close()]);
+      localCtx.dispose();
+    },
+  };
+}

@@ -10,14 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { FetchLike } from '@modelcontextprotocol/client';
 import { useSandbox } from '../helpers/sandbox.js';
-import { configFor } from '../helpers/config.js';
 import { META, MODERN, envelope, type Era } from '../helpers/eras.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
-import { createMcpServer } from '../../src/server/mcp.js';
-import { createLocalContext, type LocalContext } from '../../src/server/local-context.js';
-import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
-import { withHttpFlags } from '../../src/server/http/cli.js';
-import { bearerConfig, connect, search, silent, startBearerServer } from './harness.js';
+import type { HttpServerHandle } from '../../src/server/http/app.js';
+import { bearerConfig, connect, search, startBearerServer, startLocalAndBearer } from './harness.js';
 import { startRedis, type RedisServer } from './redis.js';
 
 const sandbox = useSandbox();
@@ -26,24 +22,15 @@ const token = (username: string) =>
   control().mintAccessToken({ username, clientId: sandbox().description.clients.isv });
 
 let local: HttpServerHandle;
-let localCtx: LocalContext;
 let bearer: HttpServerHandle;
+let servers: Awaited<ReturnType<typeof startLocalAndBearer>> | undefined;
 
 beforeAll(async () => {
-  const d = sandbox().description;
-  const refreshToken = await control().mintRefreshToken({ username: 'alice' });
-  const config = withHttpFlags(configFor(d, 'idc'), { port: '0' });
-  localCtx = createLocalContext(config, { logger: silent, env: { QINDEX_REFRESH_TOKEN: refreshToken } });
-  process.env.AWS_ACCESS_KEY_ID = d.modes.idc.baseCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = d.modes.idc.baseCredentials.secretAccessKey;
-  [local, bearer] = await Promise.all([
-    startHttpServer(config, { logger: silent, createServer: createMcpServer, localContext: localCtx }),
-    startBearerServer(sandbox(), bearerConfig(sandbox())),
-  ]);
+  servers = await startLocalAndBearer(sandbox());
+  ({ local, bearer } = servers);
 });
 afterAll(async () => {
-  await Promise.all([local?.close(), bearer?.close()]);
-  localCtx?.dispose();
+  await servers?.close();
 });
 
 type Message = Record<string, unknown> & { id?: unknown; result?: Record<string, unknown> };
