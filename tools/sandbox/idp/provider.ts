@@ -4,7 +4,7 @@
  * front door that applies the sandbox's switches, faults and call counters.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Provider, { errors, type Configuration, type ClientMetadata } from 'oidc-provider';
 import { findUser, type World } from '../world.js';
 import { countCall, takeFault, type SandboxState } from '../state.js';
@@ -74,7 +74,9 @@ function configuration(world: World, keys: IdpKeys, store: ReturnType<typeof cre
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     claims: {
-      openid: ['sub', 'groups', AWS_TAGS_CLAIM],
+      // jti: Cognito, Okta and Entra give every ID token its own id, so two refreshes in one second
+      // still yield distinct single-use assertions (oidc-provider 9 dropped at_hash on refresh).
+      openid: ['sub', 'jti', 'groups', AWS_TAGS_CLAIM],
       email: ['email', 'email_verified'],
       profile: ['name'],
       groups: ['groups'],
@@ -83,7 +85,9 @@ function configuration(world: World, keys: IdpKeys, store: ReturnType<typeof cre
     // Account ids are the users' subjects, so JWT access tokens (sub = account id) match the ID tokens.
     findAccount: (_ctx, sub) => {
       const user = findUserBySubject(world, sub);
-      return user ? { accountId: sub, claims: () => ({ ...userClaims(user), sub }) } : undefined;
+      return user
+        ? { accountId: sub, claims: () => ({ ...userClaims(user), sub, jti: randomUUID() }) }
+        : undefined;
     },
     // JWT access tokens also name the user's email, so a resource server needs no userinfo call.
     extraTokenClaims: async (_ctx, token) => {
@@ -91,7 +95,7 @@ function configuration(world: World, keys: IdpKeys, store: ReturnType<typeof cre
       const user = findUserBySubject(world, token.accountId);
       return user ? { email: user.email } : undefined;
     },
-    pkce: { methods: ['S256'], required: () => true },
+    pkce: { required: () => true },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
