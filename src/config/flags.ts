@@ -226,7 +226,8 @@ export const SETTINGS: readonly Setting[] = [
     path: 'http.auth',
     flag: 'auth',
     kind: 'string',
-    description: "`none`: the profile's signed-in user (local); `bearer`: a JWT per request",
+    description:
+      "`none`: the profile's signed-in user (local); `bearer`: a JWT per request; `oauth`: this server's own authorization server in front of the IdP",
   },
   {
     path: 'http.resource',
@@ -255,6 +256,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     secret: true,
     description: 'base64 of 32 random bytes encrypting the shared cache; needed with `http.redisUrl`',
+  },
+  {
+    path: 'http.oauth.registration.initialAccessToken',
+    env: 'QINDEX_OAUTH_REGISTRATION_TOKEN',
+    kind: 'string',
+    secret: true,
+    description:
+      'the initial access token for client registration (`http.oauth.registration.policy` `token`)',
   },
   {
     path: 'http.allowedOrigins',

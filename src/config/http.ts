@@ -1,6 +1,7 @@
 /**
  * @module The `http` section of the configuration: how `serve --transport http` listens, authenticates
- * (local one-user or bearer JWTs), picks tenants, shares credentials across replicas and limits load.
+ * (local one-user, bearer JWTs, or its own OAuth authorization server in front of the IdP), picks tenants,
+ * shares credentials across replicas and limits load.
  */
 import { z } from 'zod';
 import { qIdString } from './ids.js';
@@ -89,19 +90,113 @@ export const HttpLimitsSchema = z
   })
   .strict();
 
+export const HttpOAuthClientSchema = z
+  .object({
+    clientId: z.string().min(1).max(256).describe('The client id the MCP client is configured with'),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A confidential client's secret (client_secret_basic or _post); none: a public client"),
+    redirectUris: z
+      .array(z.url())
+      .min(1)
+      .describe('Exact redirect URIs; a loopback http URI matches on any port (RFC 8252)'),
+    name: z.string().min(1).max(200).describe('The name the consent page shows'),
+  })
+  .strict();
+
+export const HttpOAuthSchema = z
+  .object({
+    issuer: z
+      .url()
+      .optional()
+      .describe("This authorization server's issuer; default: the origin of http.resource"),
+    clients: z
+      .array(HttpOAuthClientSchema)
+      .default([])
+      .describe('Pre-registered MCP clients (for clients with a static client id)'),
+    clientIdMetadataDocuments: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Accept https client_id URLs serving the client metadata (CIMD)'),
+        allowPrivateNetworks: z
+          .boolean()
+          .default(false)
+          .describe('Let CIMD fetches reach loopback and private addresses (tests only)'),
+        caFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('PEM file of an extra CA trusted for CIMD fetches (tests only)'),
+      })
+      .strict()
+      .default({ enabled: true, allowPrivateNetworks: false }),
+    registration: z
+      .object({
+        policy: z
+          .enum(['open', 'off', 'token'])
+          .default('open')
+          .describe('Dynamic client registration (RFC 7591): open, off, or with an initial access token'),
+        initialAccessToken: z
+          .string()
+          .min(16)
+          .optional()
+          .describe('The initial access token of policy "token" (or env QINDEX_OAUTH_REGISTRATION_TOKEN)'),
+      })
+      .strict()
+      .default({ policy: 'open' }),
+    accessTokenSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .default(900)
+      .describe('Lifetime of the access tokens this server issues'),
+    refreshTokenDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .default(30)
+      .describe('Lifetime of a grant: its rotating refresh tokens end this long after sign-in'),
+    consentDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .default(90)
+      .describe("How long a user's consent for a client is remembered (0: asked every sign-in)"),
+    signInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .default(600)
+      .describe('A sign-in not finished within this expires and leaves nothing behind'),
+  })
+  .strict();
+
 export const HttpSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1').describe('Address to bind; loopback by default'),
     port: z.number().int().min(0).max(65535).default(8765).describe('Port to listen on; 0 picks a free one'),
     path: z.string().startsWith('/').default('/mcp').describe('Path of the MCP endpoint'),
     auth: z
-      .enum(['none', 'bearer'])
+      .enum(['none', 'bearer', 'oauth'])
       .default('none')
-      .describe('none: the signed-in user of the profile (local); bearer: every request brings a JWT'),
+      .describe(
+        'none: the signed-in user of the profile (local); bearer: every request brings a JWT; oauth: this server is the authorization server of MCP clients, in front of the idp',
+      ),
     resource: z
       .url()
       .optional()
-      .describe("This server's public URL and the audience bearer tokens must carry (RFC 8707/9728)"),
+      .describe(
+        "This server's public URL and the audience bearer tokens must carry (RFC 8707/9728); oauth mode on loopback defaults it to http://127.0.0.1:<port><path>",
+      ),
+    oauth: HttpOAuthSchema.default(HttpOAuthSchema.parse({})),
     algorithms: z
       .array(
         z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
@@ -134,7 +229,9 @@ export const HttpSchema = z
         'base64 of 32 random bytes (openssl rand -base64 32)',
       )
       .optional()
-      .describe('Base64 of 32 random bytes encrypting the shared cache (or env QINDEX_CACHE_KEY)'),
+      .describe(
+        'Base64 of 32 random bytes encrypting the shared cache and oauth state (or env QINDEX_CACHE_KEY)',
+      ),
     tenantClaim: z
       .string()
       .min(1)
@@ -151,3 +248,5 @@ export const HttpSchema = z
 export type HttpConfig = z.output<typeof HttpSchema>;
 export type HttpTenantConfig = z.output<typeof HttpTenantSchema>;
 export type HttpLimits = z.output<typeof HttpLimitsSchema>;
+export type HttpOAuthConfig = z.output<typeof HttpOAuthSchema>;
+export type HttpOAuthClientConfig = z.output<typeof HttpOAuthClientSchema>;

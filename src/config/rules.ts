@@ -27,6 +27,7 @@ export function crossFieldRules(config: RuleInput, ctx: z.RefinementCtx<RuleInpu
   const issue = (path: string, message: string) =>
     ctx.addIssue({ code: 'custom', path: path.split('.'), message, params: { [RULE]: true } });
   const bearer = http.auth === 'bearer';
+  const oauth = http.auth === 'oauth';
   if (bearer && !http.resource) {
     issue(
       'http.resource',
@@ -35,16 +36,28 @@ export function crossFieldRules(config: RuleInput, ctx: z.RefinementCtx<RuleInpu
   }
   // Local mode has no authentication (a Host header is no credential): off loopback, anyone who can
   // reach the port would act as the signed-in user.
-  if (!bearer && !isLoopback(http.host)) {
+  if (oauth && !http.resource && !isLoopback(http.host)) {
+    issue(
+      'http.resource',
+      'http.auth "oauth" off loopback needs it: this server\'s public URL (e.g. https://mcp.example.com/mcp), the audience of the tokens it issues and the origin of its issuer',
+    );
+  }
+  if (oauth && http.oauth.registration.policy === 'token' && !http.oauth.registration.initialAccessToken) {
+    issue(
+      'http.oauth.registration.initialAccessToken',
+      'http.oauth.registration.policy "token" needs it (or env QINDEX_OAUTH_REGISTRATION_TOKEN): the initial access token clients present to register, e.g. `openssl rand -base64 32`',
+    );
+  }
+  if (http.auth === 'none' && !isLoopback(http.host)) {
     issue(
       'http.host',
       'local HTTP mode (http.auth "none") serves the signed-in user without authentication, so it binds loopback only (127.0.0.1, ::1, localhost); drop it, or serve many users with http.auth "bearer"',
     );
   }
-  if (bearer && http.redisUrl && !http.cacheKey) {
+  if ((bearer || oauth) && http.redisUrl && !http.cacheKey) {
     issue(
       'http.cacheKey',
-      'http.redisUrl needs it: base64 of 32 random bytes encrypting the shared credential cache (`openssl rand -base64 32`), the same on every replica',
+      'http.redisUrl needs it: base64 of 32 random bytes encrypting the shared credential cache and oauth state (`openssl rand -base64 32`), the same on every replica',
     );
   }
   if (http.tenants) {
@@ -55,10 +68,10 @@ export function crossFieldRules(config: RuleInput, ctx: z.RefinementCtx<RuleInpu
         'http.tenants needs mode.type "data-accessor" (each tenant is a data accessor of its customer\'s Q Business application); change it, or remove http.tenants',
       );
     }
-    if (!bearer) {
+    if (!bearer && !oauth) {
       issue(
         'http.auth',
-        'http.tenants needs http.auth "bearer": the tenant comes from a claim of each request\'s bearer token',
+        'http.tenants needs http.auth "bearer" or "oauth": the tenant comes from a claim of the user\'s token',
       );
     }
   }
