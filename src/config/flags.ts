@@ -223,6 +223,12 @@ export const SETTINGS: readonly Setting[] = [
   },
   { path: 'http.port', flag: 'port', kind: 'number', description: 'port to listen on; `0` picks a free one' },
   {
+    path: 'http.metricsPort',
+    flag: 'metrics-port',
+    kind: 'number',
+    description: 'port of the Prometheus `/metrics` listener (loopback, `http.metricsHost`); off unless set',
+  },
+  {
     path: 'http.auth',
     flag: 'auth',
     kind: 'string',

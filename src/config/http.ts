@@ -179,6 +179,24 @@ export const HttpOAuthSchema = z
   })
   .strict();
 
+export const HttpAuditSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('One JSON line per tool call (who used which tool when); over stdio only with `file`'),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Append the audit lines to this file instead of stderr (stdio too)'),
+    includeQueries: z
+      .boolean()
+      .default(false)
+      .describe("Also record the tool's arguments (query text); off: never any query text or content"),
+  })
+  .strict();
+
 export const HttpSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1').describe('Address to bind; loopback by default'),
@@ -242,6 +260,21 @@ export const HttpSchema = z
       .optional()
       .describe('Per-tenant data-accessor settings, keyed by the tenant claim value'),
     limits: HttpLimitsSchema.default(HttpLimitsSchema.parse({})),
+    metricsPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe(
+        'Port of the Prometheus `/metrics` listener (a separate one); off unless set, 0 picks a free one',
+      ),
+    metricsHost: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address the `/metrics` listener binds; loopback by default'),
+    audit: HttpAuditSchema.default(HttpAuditSchema.parse({})),
   })
   .strict();
 
