@@ -65,6 +65,24 @@ export function parseCacheKey(base64: string | undefined): Buffer {
   return key;
 }
 
+/** AES-256-GCM: iv ‖ tag ‖ ciphertext, base64; `aad` (the storage key) binds the blob to where it lives. */
+export function seal(key: Buffer, aad: string, plain: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** The plaintext `seal` sealed under this key and aad; throws on a wrong key, aad or a tampered blob. */
+export function unseal(key: Buffer, aad: string, blob: string): string {
+  const raw = Buffer.from(blob, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+}
+
 /**
  * This replica's own exchange, with whom it was for (the other replicas read that from the entry).
  * Credentials refused upstream are dropped from the exchange's own cache first, or it would return them.
@@ -108,9 +126,6 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
     `qindex:creds:${createHmac('sha256', options.key).update(userKey).digest('base64url')}`;
 
   const encrypt = (key: string, { credentials: c, identity, refreshAt: renewAt }: Stored) => {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', options.key, iv);
-    cipher.setAAD(Buffer.from(key));
     const plain = JSON.stringify({
       accessKeyId: c.accessKeyId,
       secretAccessKey: c.secretAccessKey,
@@ -119,16 +134,11 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
       identity,
       refreshAt: Number.isFinite(renewAt) ? renewAt : undefined,
     });
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    return seal(options.key, key, plain);
   };
   const decrypt = (key: string, blob: string): Stored | undefined => {
     try {
-      const raw = Buffer.from(blob, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', options.key, raw.subarray(0, 12));
-      decipher.setAAD(Buffer.from(key));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      const plain = unseal(options.key, key, blob);
       const {
         identity,
         expiration,
