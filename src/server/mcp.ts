@@ -164,8 +164,11 @@ function guardToolCalls(server: McpServer, tools: Map<string, ToolDefinition>, l
 const invalidParams = (message: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 
 /** Worded like the SDK's own input validation errors, so that an agent sees one kind of message. */
+export const inputErrorText = (tool: string, problem: string) =>
+  `Input validation error: Invalid arguments for tool ${tool}: ${problem}`;
+
 const inputError = (tool: string, problem: string): CallToolResult => ({
-  content: [{ type: 'text', text: `Input validation error: Invalid arguments for tool ${tool}: ${problem}` }],
+  content: [{ type: 'text', text: inputErrorText(tool, problem) }],
   isError: true,
 });
 

@@ -78,6 +78,25 @@ export function argumentsProblem(args: Record<string, unknown>): string | undefi
   return undefined;
 }
 
+/**
+ * Whether `value` nests deeper than `max` levels (a scalar is level 0), walked without recursion and
+ * stopping at the first too-deep value: for whole request bodies, which some code paths serialize or
+ * validate recursively before any tool sees them.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: v, depth } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    forEachChild(v, (_key, child) => {
+      stack.push({ value: child, depth: depth + 1 });
+      return undefined;
+    });
+  }
+  return false;
+}
+
 /** Visits an array's items or an object's own properties until `visit` returns a problem. */
 function forEachChild(
   value: object,

@@ -56,6 +56,8 @@ async function modern(
     headers?: Record<string, string | undefined>;
     meta?: Record<string, unknown>;
     token?: string;
+    /** Rewrites the serialized body (for bodies too deep for JSON.stringify). */
+    rewrite?: (json: string) => string;
   } = {},
 ): Promise<Answer> {
   const id = ++nextId;
@@ -74,12 +76,14 @@ async function modern(
     headers: Object.fromEntries(
       Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined),
     ),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method,
-      params: { ...params, _meta: { ...envelope(), ...(params._meta as object), ...options.meta } },
-    }),
+    body: (options.rewrite ?? ((json: string) => json))(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method,
+        params: { ...params, _meta: { ...envelope(), ...(params._meta as object), ...options.meta } },
+      }),
+    ),
   });
   const text = await res.text();
   const messages = (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
@@ -204,6 +208,24 @@ describe('HTTP header checks and error codes', () => {
     });
     expect(bare.status).toBe(400);
     expect(((await bare.json()) as { error: { code: number } }).error.code).toBe(-32602);
+  });
+
+  it('bounds a 5,000-deep attributeFilter before any parse, as the 2025 leg does, for known and unknown versions', async () => {
+    const leaf = JSON.stringify({ equalsTo: { name: 'team', value: { stringValue: 'x' } } });
+    const deep = '{"notFilter":'.repeat(5000) + leaf + '}'.repeat(5000);
+    const params = { name: 'search_relevant_content', arguments: { query: 'q', attributeFilter: 'DEEP' } };
+    for (const version of [MODERN, 'garbage']) {
+      const a = await modern(local.url, 'tools/call', params, {
+        headers: { 'mcp-protocol-version': version },
+        meta: { [META.protocolVersion]: version },
+        rewrite: (json) => json.replace('"DEEP"', deep),
+      });
+      expect(a.status, version).toBeLessThan(500);
+      const text = JSON.stringify(a.reply);
+      expect(text, version).toMatch(/attributeFilter|nests more than/);
+    }
+    // …and the server keeps serving.
+    expect((await modern(local.url, 'tools/list')).status).toBe(200);
   });
 
   it('answers an unknown tool in-band with -32602 (HTTP 200), naming the tools there are', async () => {

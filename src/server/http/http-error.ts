@@ -13,6 +13,7 @@ export const RPC = {
   parseError: -32700,
   invalidRequest: -32600,
   methodNotFound: -32601,
+  invalidParams: -32602,
   internalError: -32603,
   /** Implementation-defined server error: refused, limited, shutting down. */
   serverError: -32000,

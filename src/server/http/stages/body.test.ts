@@ -3,7 +3,15 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { RPC } from '../http-error.js';
-import { checkBatch, checkMessages, jsonBody, parseJson, readBody } from './body.js';
+import {
+  checkBatch,
+  checkDepth,
+  checkMessages,
+  jsonBody,
+  MAX_BODY_DEPTH,
+  parseJson,
+  readBody,
+} from './body.js';
 
 /** A real request whose body arrives in `chunks`. */
 function request(method: string, chunks: string[], headers: Record<string, string> = {}) {
@@ -17,7 +25,31 @@ function request(method: string, chunks: string[], headers: Record<string, strin
 
 const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami' } });
 
+/** `{"a":{"a":…}}`, `levels` objects deep. */
+const nested = (levels: number): unknown =>
+  JSON.parse('{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1));
+
 describe('body stage', () => {
+  it('refuses a body nested deeper than any tool accepts: as the tool error for a tools/call, else -32602', () => {
+    expect(() =>
+      checkDepth({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: nested(MAX_BODY_DEPTH - 1) }),
+    ).not.toThrow();
+    expect(() =>
+      checkDepth({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: nested(MAX_BODY_DEPTH + 1) }),
+    ).toThrow(expect.objectContaining({ status: 400, rpcCode: RPC.invalidParams, asToolResult: false }));
+    let filter = '{"equalsTo":{"name":"a","value":{"stringValue":"b"}}}';
+    for (let i = 0; i < 100_000; i++) filter = `{"notFilter":${filter}}`;
+    const deep = JSON.parse(
+      `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_relevant_content","arguments":{"query":"q","attributeFilter":${filter}}}}`,
+    );
+    expect(() => checkDepth(deep)).toThrow(
+      expect.objectContaining({
+        asToolResult: true,
+        message: expect.stringMatching(/search_relevant_content: attributeFilter nests more than 10 levels/),
+      }),
+    );
+  });
+
   it('reads a body up to the bound, refuses one over it (413) by header or as it streams', async () => {
     expect((await readBody(request('POST', ['ab', 'cd']), 4)).toString()).toBe('abcd');
     await expect(readBody(request('POST', ['abc', 'de']), 4)).rejects.toMatchObject({

@@ -1,10 +1,13 @@
 /**
  * @module The body stage: a POST's JSON-RPC body, read within `http.limits.maxBodyBytes` (413), parsed
  * (400, parse error), each message checked as JSON-RPC 2.0 (400, invalid request), and a batch refused
- * (400, invalid request) when MCP no longer has batches or it needs more request slots than the user has.
+ * (400, invalid request) when MCP no longer has batches or it needs more request slots than the user has;
+ * a message nested deeper than any tool accepts is refused before the SDK's recursive code meets it.
  */
 import type { IncomingMessage } from 'node:http';
 import { parseJSONRPCMessage } from '@modelcontextprotocol/server';
+import { argumentsProblem, MAX_JSON_DEPTH, nestsDeeperThan } from '../../../tools/input-bounds.js';
+import { inputErrorText } from '../../mcp.js';
 import { HttpError, RPC } from '../http-error.js';
 import { batchRefusal } from '../jsonrpc.js';
 import { headerOf } from './request.js';
@@ -57,6 +60,33 @@ export function checkMessages(body: unknown): void {
   }
 }
 
+/** The deepest arguments any tool accepts, plus the JSON-RPC envelope around them (params, _meta…). */
+export const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8;
+
+/**
+ * Refuses a message nesting deeper than `MAX_BODY_DEPTH` before the SDK sees it: the 2026-07-28 leg
+ * serializes a body recursively, so a 5,000-deep filter overflowed the stack there (a 500). A tools/call
+ * gets the tool guard's own answer as its `isError` result, as on the 2025 leg and over stdio.
+ */
+export function checkDepth(body: unknown): void {
+  for (const message of Array.isArray(body) ? body : [body]) {
+    if (!nestsDeeperThan(message, MAX_BODY_DEPTH)) continue;
+    const { method, params } = message as {
+      method?: unknown;
+      params?: { name?: unknown; arguments?: unknown };
+    };
+    const args = params?.arguments;
+    const problem =
+      method === 'tools/call' && typeof args === 'object' && args !== null && !Array.isArray(args)
+        ? argumentsProblem(args as Record<string, unknown>)
+        : undefined;
+    const text = problem
+      ? inputErrorText(String(params?.name), problem)
+      : `Invalid params: the request nests more than ${MAX_BODY_DEPTH} levels deep.`;
+    throw new HttpError(400, text, { rpcCode: RPC.invalidParams, asToolResult: !!problem });
+  }
+}
+
 /** Throws 400 for a batch that cannot be served (see `batchRefusal`). */
 export function checkBatch(
   req: Pick<IncomingMessage, 'headers'>,
@@ -73,6 +103,7 @@ export function jsonBody(options: { maxBytes: number; maxConcurrentPerUser: numb
     if (req.method !== 'POST') return undefined;
     const body = parseJson(await readBody(req, options.maxBytes));
     checkMessages(body);
+    checkDepth(body);
     checkBatch(req, body, options.maxConcurrentPerUser);
     return body;
   };
