@@ -216,7 +216,15 @@ export function httpCaseArbitrary(
         .map((v) => ({ h: 'session' as const, v })),
     },
     fc
-      .constantFrom('2025-06-18', '2024-11-05', '1999-01-01', 'garbage', '', '2025-06-18, 2024-11-05')
+      .constantFrom(
+        '2026-07-28',
+        '2025-06-18',
+        '2024-11-05',
+        '1999-01-01',
+        'garbage',
+        '',
+        '2025-06-18, 2024-11-05',
+      )
       .map((v) => ({ h: 'protocol' as const, v })),
     fc
       .constantFrom('https://evil.example', 'null', 'http://127.0.0.1', 'http://localhost:1', 'file://')

@@ -416,6 +416,17 @@ export class HttpTarget {
       else if (h.h === 'host') host = h.v;
       else headers.set(h.name, h.v);
     }
+    // A 2026-07-28 request names its revision, method and tool in headers too (the SDK checks both agree).
+    if (
+      body.includes('"io.modelcontextprotocol/protocolVersion":"2026-07-28"') &&
+      !c.headers.some((h) => h.h === 'protocol')
+    ) {
+      headers.set('mcp-protocol-version', '2026-07-28');
+      const m = parsedMessage(body);
+      if (typeof m?.method === 'string') headers.set('mcp-method', m.method);
+      const name = (m?.params as { name?: unknown } | undefined)?.name;
+      if (m?.method === 'tools/call' && typeof name === 'string') headers.set('mcp-name', name);
+    }
     const list = [...headers].filter((e): e is [string, string] => e[1] !== undefined);
     if (host !== undefined) list.push(['host', host ?? '']);
     return { method: 'POST', target: '/mcp', headers: list, body };
@@ -941,6 +952,18 @@ interface RawOptions {
   delayMs?: number;
   /** Responses expected (pipelined: 2); reading stops shortly after they are complete. */
   want?: number;
+}
+
+/** The one JSON-RPC message a body holds, when it is one (not a batch, not broken). */
+function parsedMessage(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The JSON-RPC messages in an answer (a JSON body, a JSON array, or the events of a stream). */

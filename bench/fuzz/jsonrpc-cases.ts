@@ -35,6 +35,8 @@ export type Msg =
       params?: unknown;
       /** Envelope damage: a wrong jsonrpc, an extra member, params of a wrong type. */
       envelope?: Envelope;
+      /** Sent as a 2026-07-28 request: the per-request `_meta` envelope in its params. */
+      era?: '2026';
     }
   | { t: 'notification'; method: string; params?: unknown; envelope?: Envelope }
   | { t: 'response'; id: IdSpec; result?: unknown; error?: unknown }
@@ -193,9 +195,14 @@ export function caseArbitraries(
     .tuple(fc.oneof({ weight: 6, arbitrary: toolArgs }, { weight: 1, arbitrary: badToolParams }), meta)
     .map(([p, m]) => (m === undefined ? p : { ...p, _meta: m }));
 
-  const toolCall: fc.Arbitrary<Msg> = fc
-    .tuple(idSpec, toolParams)
-    .map(([id, params]) => ({ t: 'request', id, method: 'tools/call', params }));
+  // A fifth of the requests speak the 2026-07-28 revision (per-request envelope, no initialize needed).
+  const withEra = (a: fc.Arbitrary<Msg>): fc.Arbitrary<Msg> =>
+    fc
+      .tuple(a, fc.nat({ max: 4 }))
+      .map(([m, r]) => (r === 0 && m.t === 'request' ? { ...m, era: '2026' } : m));
+  const toolCall: fc.Arbitrary<Msg> = withEra(
+    fc.tuple(idSpec, toolParams).map(([id, params]) => ({ t: 'request', id, method: 'tools/call', params })),
+  );
   const otherParams = fc.oneof(
     fc.constant(undefined),
     smallJson.filter((v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
@@ -213,9 +220,14 @@ export function caseArbitraries(
     { weight: 2, arbitrary: fc.constantFrom(...WEIRD_METHODS) },
     { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
   );
-  const otherRequest: fc.Arbitrary<Msg> = fc
-    .tuple(idSpec, method, otherParams)
-    .map(([id, m, params]) => ({ t: 'request', id, method: m, ...(params === undefined ? {} : { params }) }));
+  const otherRequest: fc.Arbitrary<Msg> = withEra(
+    fc.tuple(idSpec, method, otherParams).map(([id, m, params]) => ({
+      t: 'request',
+      id,
+      method: m,
+      ...(params === undefined ? {} : { params }),
+    })),
+  );
   const notification: fc.Arbitrary<Msg> = fc
     .tuple(
       fc.oneof(fc.constantFrom(...NOTIFICATIONS), fc.string({ maxLength: 20 })),
@@ -419,7 +431,8 @@ export function msgText(m: Msg, ids: IdAllocator, forcedId?: string): string {
   if (m.t === 'request' || m.t === 'notification') {
     const method = env && 'method' in env ? env.method : m.method;
     members.push(`"method":${JSON.stringify(method) ?? 'null'}`);
-    const params = env && 'params' in env ? env.params : m.params;
+    let params = env && 'params' in env ? env.params : m.params;
+    if (m.t === 'request' && m.era === '2026') params = withEnvelope(params);
     if (params !== undefined) members.push(`"params":${JSON.stringify(params)}`);
   }
   if (m.t === 'response') {
@@ -492,6 +505,22 @@ export function build(p: Payload, ids: IdAllocator, tools: ToolSchema[]): Built 
         ],
       };
   }
+}
+
+/** The 2026-07-28 per-request envelope (what `initialize` said once, said on every request). */
+export const ENVELOPE_2026 = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'qindex-fuzz', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** `params` with the envelope merged into its `_meta` (params that are not an object stay as they are). */
+function withEnvelope(params: unknown): unknown {
+  if (params === undefined) return { _meta: ENVELOPE_2026 };
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return params;
+  const p = params as Record<string, unknown>;
+  const meta = typeof p._meta === 'object' && p._meta !== null && !Array.isArray(p._meta) ? p._meta : {};
+  return { ...p, _meta: { ...meta, ...ENVELOPE_2026 } };
 }
 
 export function requestText(ids: IdAllocator, method: string, params: unknown): string {

@@ -334,7 +334,7 @@ const toolCall = (name: string, args: unknown): Payload => ({
 });
 const searchCall = toolCall('search_relevant_content', { query: 'vpn' });
 
-/** The inputs issue 10 names (items 1, 2, 3, 11), run before the generated ones in every run. */
+/** The inputs issue 10 names (items 1, 2, 3, 11) and ones the fuzzer found, run before the generated ones. */
 export const STDIO_EXAMPLES: Payload[] = [
   { k: 'huge', mib: 10.5, shape: 'query' },
   { k: 'deep', shape: 'filter', depth: 3000, tool: 'search_relevant_content' },
@@ -362,6 +362,13 @@ export const HTTP_EXAMPLES: HttpCase[] = [
   },
   { k: 'rpc', user: 1, headers: [], payload: toolCall('search_relevant_content', 'vpn') },
   { k: 'rpc', user: 1, headers: [{ h: 'auth', v: 'two-spaces' }], payload: searchCall },
+  // Found by the fuzzer: the 2026-07-28 leg met a 5,000-deep filter before the bounds check (HTTP 500).
+  {
+    k: 'rpc',
+    user: 2,
+    headers: [{ h: 'protocol', v: '2026-07-28' }],
+    payload: { k: 'deep', shape: 'filter', depth: 5000, tool: 'search_relevant_content' },
+  },
 ];
 
 /** Runs `numRuns` generated cases without judging them (warm-up). */
