@@ -22,6 +22,7 @@ describe('layering lint rule', () => {
     ['src/tools/chat.ts', "import { x } from '../server/mcp.js';"],
     ['src/server/http/app.ts', "import { x } from '../../cli/index.js';"],
     ['src/errors.ts', "import { x } from './config/schema.js';"],
+    ['src/telemetry/metrics.ts', "import { x } from '../config/schema.js';"],
     ['src/q/client.ts', "import { x } from '../../tools/sandbox/index.js';"],
   ])('%s may not run %s', async (file, source) => {
     const messages = await violations(file, `${source}\nexport const y = x;\n`);
@@ -35,6 +36,8 @@ describe('layering lint rule', () => {
     ['src/server/http/app.ts', "import { x } from '../../tools/context.js';"],
     ['src/cli/serve.ts', "import { x } from '../server/stdio.js';"],
     ['src/tools/chat.ts', "import { x } from './shapes.js';"],
+    ['src/config/load.ts', "import { x } from '../telemetry/metrics.js';"],
+    ['src/telemetry/audit.ts', "import { x } from '../errors.js';"],
   ])('%s may run %s', async (file, source) => {
     expect(await violations(file, `${source}\nexport const y = x;\n`)).toEqual([]);
   });
