@@ -4,15 +4,16 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { commonFlagOptions } from '../config/flags.js';
+import { commonFlagOptions, httpFlagOptions } from '../config/flags.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { createMcpServer } from '../server/mcp.js';
-import { createLocalContext } from '../server/local-context.js';
+import { createDeferredContext } from '../server/deferred-context.js';
 import { serveStdio } from '../server/stdio.js';
-import { HTTP_USAGE, httpFlagOptions, runHttpTransport } from '../server/http/cli.js';
 import { nodeSupportNotice, type CommandRunner } from './index.js';
 
-const USAGE = `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
+/** The usage text; the HTTP part comes with the HTTP transport's module, loaded only when asked for. */
+const usage =
+  async () => `Usage: qindex-mcp serve [--transport stdio] [--profile <name>] [--config <file>] [options]
 
 Runs the MCP server acting for the signed-in user of the profile (sign in first with
 \`qindex-mcp login\`). Over stdio, stdout carries JSON-RPC only; logs go to stderr.
@@ -24,7 +25,7 @@ Options:
   --log-level <level>   trace, debug, info, warn, error or silent
   Every configuration setting also has a flag; see docs/configuration.md.
 
-${HTTP_USAGE}`;
+${(await import('../server/http/cli.js')).HTTP_USAGE}`;
 
 export const serve: CommandRunner = {
   async run(args) {
@@ -40,7 +41,7 @@ export const serve: CommandRunner = {
       allowPositionals: false,
     });
     if (values.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
       return 0;
     }
     const transport = (values.transport as string | undefined) ?? 'stdio';
@@ -50,9 +51,10 @@ export const serve: CommandRunner = {
     if (notice) logger.warn(notice);
     switch (transport) {
       case 'stdio': {
-        const ctx = createLocalContext(config, { logger });
+        // The sign-in, identity and AWS stack loads once the handshake is answered, or on first use.
+        const ctx = createDeferredContext(config, { logger });
         try {
-          await serveStdio((era) => createMcpServer(ctx, { era }), { logger });
+          await serveStdio((era) => createMcpServer(ctx, { era }), { logger, onAnswered: () => ctx.warm() });
         } finally {
           ctx.dispose();
           // The client hung up: exit soon even if a lingering socket or timer would keep Node alive.
@@ -61,9 +63,9 @@ export const serve: CommandRunner = {
         return 0;
       }
       case 'http':
-        return runHttpTransport(config, values, { logger });
+        return (await import('../server/http/cli.js')).runHttpTransport(config, values, { logger });
       default:
-        process.stderr.write(`Unknown transport "${transport}". Use: stdio or http.\n\n${USAGE}`);
+        process.stderr.write(`Unknown transport "${transport}". Use: stdio or http.\n\n${await usage()}`);
         return 2;
     }
   },

@@ -78,6 +78,11 @@ export interface QClient {
     options?: CallOptions,
   ): Promise<void>;
   getDocument(input: DocumentRequest, options?: CallOptions): Promise<DocumentText>;
+  /**
+   * Gets the credentials ahead of the first call (sign-in refresh and identity exchange, memoized, so a
+   * call meanwhile waits on the same exchange); a failure is left for that call to meet and report.
+   */
+  prepare?(): Promise<void>;
   /** Closes the SDK client's connections (HTTP/2 sessions). */
   destroy(): void;
 }
@@ -241,6 +246,9 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     },
 
     getDocument: (input, options) => getDocumentText(core, input, options),
+    prepare: async () => {
+      await deps.credentials();
+    },
     // A shared pool outlives this client: its owner destroys it.
     destroy: () => {
       if (!deps.requestHandler) sdk.destroy();

@@ -35,12 +35,25 @@ export function warningsToLog(logger: Logger): void {
  */
 export async function serveStdio(
   createServer: (era: ProtocolEra) => McpServer,
-  deps: { logger: Logger },
+  deps: {
+    logger: Logger;
+    /** Called once, after the first answer is written (background work waits for the handshake). */
+    onAnswered?: () => void;
+  },
 ): Promise<void> {
-  const { logger } = deps;
+  const { logger, onAnswered } = deps;
   guardStdout();
   warningsToLog(logger);
   const transport = new LineTransport();
+  if (onAnswered) {
+    const send = transport.send.bind(transport);
+    transport.send = (message) => {
+      transport.send = send;
+      const sent = send(message);
+      setImmediate(onAnswered);
+      return sent;
+    };
+  }
   const handle = serveEras(({ era }) => createServer(era), {
     transport,
     onerror: (error) => {
