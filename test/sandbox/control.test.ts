@@ -55,6 +55,7 @@ describe('control API', () => {
       idpDown: false,
       refreshGrantIdentityContext: true,
       refreshReuseGraceSeconds: 0,
+      cognitoRotateRefreshTokens: false,
     });
     await control().setFault('sts:AssumeRole', { serverError: 1 });
     await fetch(`${sandbox().description.issuer}/token`, { method: 'POST' });

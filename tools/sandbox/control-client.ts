@@ -2,7 +2,7 @@
  * @module Typed client for the sandbox control API (tools/sandbox/control.ts), for tests and
  * benchmarks that run the sandbox in another process or reach it only by URL.
  */
-import type { FaultSpec, Switches } from './state.js';
+import type { AssertionRecord, FaultSpec, Switches } from './state.js';
 import type { SandboxDescription } from './description.js';
 
 export interface ControlClient {
@@ -34,6 +34,10 @@ export interface ControlClient {
   revokeUser(username: string): Promise<number>;
   /** Per-operation call counts, plus `reusedAssertions`. */
   counters(): Promise<Record<string, number>>;
+  /** Adds an allowed callback URL to the Cognito-like pool's app client; returns them all. */
+  addCognitoCallbackUrl(url: string): Promise<string[]>;
+  /** Every jwt-bearer CreateTokenWithIAM call since the last reset: iss, aud, client, outcome (never the token). */
+  assertions(): Promise<AssertionRecord[]>;
 }
 
 /** An error answer from the control API: `code` is its `error`, the message names the field. */
@@ -88,5 +92,8 @@ export function controlClient(url: string): ControlClient {
       (await call<{ revokedGrants: number }>('POST', `/users/${encodeURIComponent(username)}/revoke`))
         .revokedGrants,
     counters: () => call('GET', '/counters'),
+    addCognitoCallbackUrl: async (url) =>
+      (await call<{ callbackUrls: string[] }>('POST', '/cognito/callback-urls', { url })).callbackUrls,
+    assertions: async () => (await call<{ assertions: AssertionRecord[] }>('GET', '/assertions')).assertions,
   };
 }

@@ -10,6 +10,7 @@ import { findUser, type World } from './world.js';
 import { expireAllSessions, resetState, type SandboxState } from './state.js';
 import type { IdpKeys } from './idp/keys.js';
 import type { IdpControl } from './idp/provider.js';
+import type { CognitoControl } from './cognito/provider.js';
 import { IdpInputError } from './idp/tokens.js';
 import { mintIdToken } from './idp/mint.js';
 import type { SandboxDescription } from './description.js';
@@ -18,8 +19,9 @@ const count = z.number().int().min(0);
 const username = z.string().min(1);
 
 export const FaultBody = z.strictObject({
-  operation: z.string().regex(/^(sts|sso-oauth|idc|qbusiness|idp):[A-Za-z]+$/, {
-    message: 'expected <service>:<Operation>, e.g. qbusiness:SearchRelevantContent or idp:token',
+  operation: z.string().regex(/^(sts|sso-oauth|idc|qbusiness|idp|cognito):[A-Za-z]+$/, {
+    message:
+      'expected <service>:<Operation>, e.g. qbusiness:SearchRelevantContent, idp:token or cognito:token',
   }),
   throttle: count.optional(),
   serverError: count.optional(),
@@ -64,6 +66,10 @@ const bodies = {
     refreshGrantIdentityContext: z.boolean().optional(),
     idpDown: z.boolean().optional(),
     refreshReuseGraceSeconds: z.number().int().min(0).max(3600).optional(),
+    cognitoRotateRefreshTokens: z.boolean().optional(),
+  }),
+  callbackUrl: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }).refine((u) => !u.includes('#'), 'a callback URL has no fragment'),
   }),
   empty: z.strictObject({}),
 };
@@ -83,6 +89,7 @@ export interface ControlDeps {
   state: SandboxState;
   keys: IdpKeys;
   idp: IdpControl;
+  cognito: CognitoControl;
   host: string;
   port?: number;
   /** The sandbox description; a getter because it names this server's own URL. */
@@ -121,7 +128,7 @@ export async function startControl(deps: ControlDeps): Promise<{ url: string; cl
 }
 
 function controlRoutes(deps: ControlDeps): Array<[string, RegExp, Handler]> {
-  const { world, state, keys, idp } = deps;
+  const { world, state, keys, idp, cognito } = deps;
   const parse = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> => {
     const result = schema.safeParse(body ?? {});
     if (result.success) return result.data;
@@ -232,9 +239,16 @@ function controlRoutes(deps: ControlDeps): Array<[string, RegExp, Handler]> {
       (b, [name]) => {
         parse(bodies.empty, b);
         const u = user(decodeURIComponent(name!));
-        return { revokedGrants: idp.revokeUser(u.username) };
+        return { revokedGrants: idp.revokeUser(u.username) + cognito.revokeUser(u.username) };
       },
     ],
+    [
+      'POST',
+      /^\/cognito\/callback-urls$/,
+      async (b) => ({ callbackUrls: await cognito.addCallbackUrl(parse(bodies.callbackUrl, b).url) }),
+    ],
+    ['GET', /^\/cognito\/callback-urls$/, () => ({ callbackUrls: cognito.callbackUrls() })],
+    ['GET', /^\/assertions$/, () => ({ assertions: state.assertions })],
     [
       'GET',
       /^\/counters$/,

@@ -24,12 +24,25 @@ export interface SandboxDescription {
   qRegion: string;
   clients: World['clients'];
   mcpResource: string;
+  /**
+   * The Cognito-like user pool: the ISV's confidential app client (the data accessor's TTI authorizes it
+   * alone), the tenant attribute, and a data-accessor mode per tenant claim value signing in through it.
+   */
+  cognito: {
+    issuer: string;
+    clientId: string;
+    clientSecret: string;
+    tenantClaim: string;
+    tenants: Record<string, SandboxDescription['modes']['dataAccessor']>;
+  };
   users: Array<{
     username: string;
     password: string;
     email: string;
     groups: string[];
     inIdentityCenter: boolean;
+    /** The tenant claim value the Cognito-like pool gives the user. */
+    tenant: string;
   }>;
   modes: {
     idc: ModeBase & { idcRegion: string; idcApplicationArn: string; roleArn: string };
@@ -83,12 +96,25 @@ export function describe(world: World, urls: { control: string; awsEndpoint: str
     qRegion: world.qRegion,
     clients: world.clients,
     mcpResource: world.mcpResource,
-    users: world.users.map(({ username, password, email, groups, inIdentityCenter }) => ({
+    cognito: {
+      issuer: world.cognito.issuer,
+      clientId: world.cognito.clientId,
+      clientSecret: world.cognito.clientSecret,
+      tenantClaim: world.cognito.tenantClaim,
+      tenants: Object.fromEntries(
+        Object.entries(world.cognito.tenants).map(([claim, tenantId]) => {
+          const t = tenants.find((x) => x.tenantId === tenantId)!;
+          return [claim, { ...t, issuer: world.cognito.issuer, clientId: world.cognito.clientId }];
+        }),
+      ),
+    },
+    users: world.users.map(({ username, password, email, groups, inIdentityCenter, tenant }) => ({
       username,
       password,
       email,
       groups,
       inIdentityCenter,
+      tenant,
     })),
     modes: {
       idc: {

@@ -7,6 +7,7 @@ import { createWorld, type World } from './world.js';
 import { createState, type SandboxState } from './state.js';
 import { createIdpKeys, type IdpKeys } from './idp/keys.js';
 import { createIdp, type IdpControl } from './idp/provider.js';
+import { createCognito, type CognitoControl } from './cognito/provider.js';
 import { startAwsEmulator } from './aws/server.js';
 import { startControl } from './control.js';
 import { describe, type SandboxDescription } from './description.js';
@@ -16,6 +17,8 @@ export interface SandboxOptions {
   host?: string;
   /** Fixed ports (0 or absent: a free one). */
   idpPort?: number;
+  /** The Cognito-like user pool (the second IdP personality). */
+  cognitoPort?: number;
   awsPort?: number;
   controlPort?: number;
 }
@@ -27,6 +30,7 @@ export interface Sandbox {
   state: SandboxState;
   keys: IdpKeys;
   idp: IdpControl;
+  cognito: CognitoControl;
   stop(): Promise<void>;
 }
 
@@ -67,9 +71,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // The issuer URL must be known before oidc-provider is built: bind first, attach the handler after.
   const idpServer = createServer();
   const idpPort = await listen(idpServer, host, options.idpPort);
-  const world = createWorld(`http://${host}:${idpPort}`);
+  // The Cognito-like pool on its own port: its own origin, cookies renamed (cookies ignore ports).
+  const cognitoServer = createServer();
+  const cognitoPort = await listen(cognitoServer, host, options.cognitoPort);
+  const world = createWorld(`http://${host}:${idpPort}`, `http://${host}:${cognitoPort}`);
   const idp = await createIdp({ world, keys, state });
   idpServer.on('request', idp.handler);
+  const cognito = await createCognito({ world, keys: await createIdpKeys(), state });
+  cognitoServer.on('request', cognito.handler);
 
   const aws = await startAwsEmulator({ world, state, keys, host, port: options.awsPort });
   // The control API serves the description, which names the control API's own URL.
@@ -79,6 +88,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     state,
     keys,
     idp,
+    cognito,
     host,
     port: options.controlPort,
     description: () => ready.description,
@@ -92,9 +102,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     state,
     keys,
     idp,
+    cognito,
     async stop() {
       idpServer.closeAllConnections();
-      await Promise.all([new Promise<void>((r) => idpServer.close(() => r())), aws.close(), control.close()]);
+      cognitoServer.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((r) => idpServer.close(() => r())),
+        new Promise<void>((r) => cognitoServer.close(() => r())),
+        aws.close(),
+        control.close(),
+      ]);
     },
   };
 }

@@ -11,12 +11,13 @@ const port = (name: string) => (process.env[name] ? Number(process.env[name]) : 
 
 const sandbox = await startSandbox({
   idpPort: port('SANDBOX_IDP_PORT'),
+  cognitoPort: port('SANDBOX_COGNITO_PORT'),
   awsPort: port('SANDBOX_AWS_PORT'),
   controlPort: port('SANDBOX_CONTROL_PORT'),
 });
 process.stdout.write(`${JSON.stringify(sandbox.description)}\n`);
 process.stderr.write(
-  `sandbox ready: IdP ${sandbox.description.issuer}, AWS ${sandbox.description.awsEndpoint}, control ${sandbox.description.control} (Ctrl-C stops)\n`,
+  `sandbox ready: IdP ${sandbox.description.issuer}, Cognito-like pool ${sandbox.description.cognito.issuer}, AWS ${sandbox.description.awsEndpoint}, control ${sandbox.description.control} (Ctrl-C stops)\n`,
 );
 
 stopOnSignals(sandbox);

@@ -72,6 +72,24 @@ export interface Switches {
   refreshGrantIdentityContext: boolean;
   /** Seconds a rotated refresh token still works at the IdP (default 0: reuse revokes the grant). */
   refreshReuseGraceSeconds: number;
+  /** The Cognito-like pool rotates refresh tokens (default off, as Cognito: the same one works until it expires). */
+  cognitoRotateRefreshTokens: boolean;
+}
+
+/** One jwt-bearer CreateTokenWithIAM call as the emulator saw it: who signed the assertion and for whom, never the token. */
+export interface AssertionRecord {
+  /** The assertion's `iss` (undefined when it was not a JWT). */
+  iss?: string;
+  /** The assertion's `aud`, as a list. */
+  aud: string[];
+  /** The assertion's `client_id` / `azp` claim, when it has one. */
+  tokenClientId?: string;
+  /** The request's clientId (the IdC application ARN). */
+  clientId: string;
+  /** `ok`, or the error the emulator answered with (e.g. `invalid_grant`). */
+  outcome: string;
+  /** The cause, as the error description says it. */
+  reason?: string;
 }
 
 export interface SandboxState {
@@ -80,6 +98,8 @@ export interface SandboxState {
   usedAssertions: Set<string>;
   /** Assertions presented more than once, counted whatever the switch says. */
   reusedAssertionCount: number;
+  /** Every jwt-bearer CreateTokenWithIAM call, in order (cleared by reset). */
+  assertions: AssertionRecord[];
   switches: Switches;
   faults: Map<string, FaultSpec>;
   counters: Map<string, number>;
@@ -96,12 +116,14 @@ export function createState(): SandboxState {
     sessions: new Map(),
     usedAssertions: new Set(),
     reusedAssertionCount: 0,
+    assertions: [],
     switches: {
       singleUseAssertions: true,
       subscriptionQuirk: true,
       idpDown: false,
       refreshGrantIdentityContext: true,
       refreshReuseGraceSeconds: 0,
+      cognitoRotateRefreshTokens: false,
     },
     faults: new Map(),
     counters: new Map(),
@@ -117,6 +139,7 @@ export function resetState(state: SandboxState): void {
   state.sessions.clear();
   state.usedAssertions.clear();
   state.reusedAssertionCount = 0;
+  state.assertions.length = 0;
   state.switches = fresh.switches;
   state.faults.clear();
   state.counters.clear();

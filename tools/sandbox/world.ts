@@ -12,6 +12,8 @@ export interface SandboxUser {
   groups: string[];
   /** False for users the IdP knows but the IdC user directory does not (email mismatch). */
   inIdentityCenter: boolean;
+  /** The ISV tenant (a key of the data-accessor tenants) the Cognito-like pool puts in `custom:tenant`. */
+  tenant: string;
 }
 
 export interface TrustedTokenIssuer {
@@ -82,6 +84,17 @@ export interface BaseCredentials {
   arn: string;
 }
 
+export interface CognitoPool {
+  issuer: string;
+  /** The app client the ISV registered with AWS (the data accessor's TTI authorizes it alone). */
+  clientId: string;
+  clientSecret: string;
+  /** The custom attribute naming the user's tenant, as Cognito spells custom attributes. */
+  tenantClaim: string;
+  /** Tenant claim value → the data accessor's tenant id. */
+  tenants: Record<string, string>;
+}
+
 export interface World {
   issuer: string;
   idcRegion: string;
@@ -99,6 +112,8 @@ export interface World {
   };
   /** Resource indicator for JWT access tokens (the HTTP transport's audience). */
   mcpResource: string;
+  /** The second IdP personality: an Amazon Cognito user pool with the ISV's confidential app client. */
+  cognito: CognitoPool;
   accounts: { app: string; customer: string; isv: string };
   baseCredentials: { app: BaseCredentials; isv: BaseCredentials };
   idcApplications: IdcApplication[];
@@ -111,17 +126,27 @@ export const IDENTITY_CENTER_CONTEXT_PROVIDER = 'arn:aws:iam::aws:contextProvide
 export const DATA_ACCESSOR_EXTERNAL_ID_TAG = 'qbusiness-dataaccessor:ExternalId';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
-const user = (username: string, name: string, groups: string[], inIdentityCenter = true): SandboxUser => ({
+const user = (
+  username: string,
+  name: string,
+  groups: string[],
+  tenant: string,
+  inIdentityCenter = true,
+): SandboxUser => ({
   username,
   password: `${username}-pw`,
   email: `${username}@example.com`,
   name,
   groups,
   inIdentityCenter,
+  tenant,
 });
 
-/** Builds the world for an IdP at `issuer`. Account ids, ARNs and keys are fixed so docs can name them. */
-export function createWorld(issuer: string): World {
+/**
+ * Builds the world for an IdP at `issuer` (and the Cognito-like pool at `cognitoIssuer`). Account ids, ARNs,
+ * keys and the pool's client are fixed so docs can name them.
+ */
+export function createWorld(issuer: string, cognitoIssuer = `${issuer}/cognito-not-started`): World {
   const accounts = { app: '111111111111', customer: '222222222222', isv: '333333333333' };
   const clients = {
     native: 'qindex-mcp',
@@ -138,6 +163,19 @@ export function createWorld(issuer: string): World {
   const tti = (audiences: string[]): TrustedTokenIssuer[] => [
     { issuerUrl: issuer, authorizedAudiences: audiences },
   ];
+  // Cognito app client ids are 26 characters; the secret is what the ISV's server holds.
+  const cognito: CognitoPool = {
+    issuer: cognitoIssuer,
+    clientId: 'sandboxcognitoclient000001',
+    clientSecret: 'sandbox-cognito-client-secret-0000000000000000000000',
+    tenantClaim: 'custom:tenant',
+    tenants: { acme: 'tenant-acme', globex: 'tenant-globex' },
+  };
+  // As AWS creates a data accessor's TTI from the ISV's registration: that issuer, that client id only.
+  const cognitoTti: TrustedTokenIssuer = {
+    issuerUrl: cognitoIssuer,
+    authorizedAudiences: [cognito.clientId],
+  };
   const roleArn = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
   const role = (account: string, name: string, trust: RoleTrust): Role => ({
     arn: roleArn(account, name),
@@ -151,16 +189,17 @@ export function createWorld(issuer: string): World {
     idcRegion,
     qRegion,
     users: [
-      user('alice', 'Alice Anders', ['engineering', 'all-employees']),
-      user('bob', 'Bob Berg', ['finance', 'managers', 'all-employees']),
-      user('carol', 'Carol Chen', ['hr', 'managers', 'all-employees']),
-      user('dave', 'Dave Diaz', ['sales', 'all-employees']),
-      user('erin', 'Erin Eze', ['contractors']),
+      user('alice', 'Alice Anders', ['engineering', 'all-employees'], 'acme'),
+      user('bob', 'Bob Berg', ['finance', 'managers', 'all-employees'], 'acme'),
+      user('carol', 'Carol Chen', ['hr', 'managers', 'all-employees'], 'acme'),
+      user('dave', 'Dave Diaz', ['sales', 'all-employees'], 'globex'),
+      user('erin', 'Erin Eze', ['contractors'], 'globex'),
       // Known to the IdP, but no such user in IAM Identity Center: the email-mismatch failure.
-      user('mallory', 'Mallory Moss', ['all-employees'], false),
+      user('mallory', 'Mallory Moss', ['all-employees'], 'acme', false),
     ],
     clients,
     mcpResource,
+    cognito,
     accounts,
     baseCredentials: {
       app: {
@@ -197,14 +236,14 @@ export function createWorld(issuer: string): World {
       {
         arn: `arn:aws:sso::${accounts.customer}:application/${instance}/apl-dataaccess01`,
         qApplicationId: 'c0ffee00-0000-4000-8000-00000000000a',
-        trustedTokenIssuers: tti([clients.isv, mcpResource]),
+        trustedTokenIssuers: [...tti([clients.isv, mcpResource]), cognitoTti],
         grants: [JWT_BEARER, 'authorization_code', 'refresh_token'],
         redirectUris: ['loopback:any'],
       },
       {
         arn: `arn:aws:sso::${accounts.customer}:application/${instance}/apl-dataaccess02`,
         qApplicationId: 'c0ffee00-0000-4000-8000-00000000000b',
-        trustedTokenIssuers: tti([clients.isv, mcpResource]),
+        trustedTokenIssuers: [...tti([clients.isv, mcpResource]), cognitoTti],
         grants: [JWT_BEARER, 'authorization_code', 'refresh_token'],
         redirectUris: ['loopback:any'],
       },

@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { countCall, takeFault, type SandboxState, type SessionIdentity } from '../state.js';
+import {
+  countCall,
+  takeFault,
+  type AssertionRecord,
+  type SandboxState,
+  type SessionIdentity,
+} from '../state.js';
 import {
   DATA_ACCESSOR_EXTERNAL_ID_TAG,
   findDataAccessorByIdcApp,
@@ -44,13 +50,17 @@ interface Deps {
 
 /** A CreateTokenWithIAM refusal, already in sso-oidc's error shape. */
 class OidcFault extends Error {
-  constructor(readonly response: EmulatorResponse) {
+  constructor(
+    readonly response: EmulatorResponse,
+    readonly error: string,
+    readonly description: string,
+  ) {
     super('sso-oidc fault');
   }
 }
 
 const fault = (status: number, type: string, error: string, description: string) =>
-  new OidcFault(oauthError(status, type, error, description));
+  new OidcFault(oauthError(status, type, error, description), error, description);
 const invalidRequest = (d: string) => fault(400, 'InvalidRequestException', 'invalid_request', d);
 const invalidGrant = (d: string) => fault(400, 'InvalidGrantException', 'invalid_grant', d);
 const accessDenied = (d: string) => fault(400, 'AccessDeniedException', 'access_denied', d);
@@ -162,7 +172,7 @@ async function createTokenWithIam(
   checkCaller(deps.world, app, caller);
   const scopes = (body['scope'] as string[] | undefined) ?? ['openid', 'aws', 'sts:identity_context'];
   let user: SandboxUser;
-  if (grantType === JWT_BEARER) user = await jwtBearer(required(body, 'assertion'), app, deps);
+  if (grantType === JWT_BEARER) user = await recorded(required(body, 'assertion'), app, deps);
   else if (grantType === 'authorization_code') user = authorizationCode(body, app, deps);
   else user = refreshToken(required(body, 'refreshToken'), app, deps);
   const withContext = grantType !== 'refresh_token' || deps.state.switches.refreshGrantIdentityContext;
@@ -207,6 +217,33 @@ function checkCaller(world: World, app: IdcApplication, caller: Caller): void {
     throw accessDenied(
       `The role session's ${DATA_ACCESSOR_EXTERNAL_ID_TAG} tag (${tenant}) does not match the tenant id of data accessor ${da.dataAccessorId}: wrong tenant.`,
     );
+  }
+}
+
+/** jwtBearer, recording what the assertion claimed and how the call ended (never the token itself). */
+async function recorded(assertion: string, app: IdcApplication, deps: Deps): Promise<SandboxUser> {
+  let claims: Record<string, unknown> = {};
+  try {
+    claims = deps.verifier.peek(assertion);
+  } catch {
+    // not a JWT: recorded without iss/aud
+  }
+  const tokenClientId = [claims['client_id'], claims['azp']].find((v) => typeof v === 'string') as
+    string | undefined;
+  const record: AssertionRecord = {
+    ...(typeof claims['iss'] === 'string' ? { iss: claims['iss'] } : {}),
+    aud: audiences(claims),
+    ...(tokenClientId ? { tokenClientId } : {}),
+    clientId: app.arn,
+    outcome: 'ok',
+  };
+  deps.state.assertions.push(record);
+  try {
+    return await jwtBearer(assertion, app, deps);
+  } catch (err) {
+    record.outcome = err instanceof OidcFault ? err.error : 'server_error';
+    if (err instanceof OidcFault) record.reason = err.description;
+    throw err;
   }
 }
 
