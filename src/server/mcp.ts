@@ -92,6 +92,7 @@ export function createMcpServer(ctx: ToolContext, options: McpServerOptions = {}
   const listed = tools.map(publishedTool);
   server.server.setRequestHandler('tools/list', () => ({ tools: listed }));
   guardToolCalls(server, new Map(tools.map((t) => [t.name, t])), ctx.logger);
+  readableParamErrors(server);
   server.server.onerror = (error) => ctx.logger.warn({ err: error.message }, 'MCP protocol error');
   return server;
 }
@@ -159,6 +160,42 @@ function guardToolCalls(server: McpServer, tools: Map<string, ToolDefinition>, l
     }
     return original(request, extra);
   });
+}
+
+/**
+ * The SDK checks each request against its schema inside the registered handler and answers a failure
+ * as -32603 with the raw zod dump (initialize with a numeric protocolVersion, logging/setLevel
+ * with an unknown level): make those the -32602 a client can act on, in one sentence.
+ */
+function readableParamErrors(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, Handler> })._requestHandlers;
+  if (!handlers) return;
+  for (const [method, handler] of handlers) {
+    handlers.set(method, async (request, extra) => {
+      try {
+        return await handler(request, extra);
+      } catch (e) {
+        const issues = schemaIssues(e);
+        if (issues) throw invalidParams(`Invalid ${method} request: ${describeIssues(issues)}.`);
+        throw e;
+      }
+    });
+  }
+}
+
+/** The issues of the SDK's failed params check: a plain Error whose message is zod's JSON issue list. */
+function schemaIssues(e: unknown): Array<{ path: PropertyKey[]; message: string }> | undefined {
+  if (!(e instanceof Error) || e instanceof ProtocolError || !e.message.startsWith('[')) return undefined;
+  try {
+    const issues = JSON.parse(e.message) as unknown;
+    const valid =
+      Array.isArray(issues) &&
+      issues.length > 0 &&
+      issues.every((i) => Array.isArray(i?.path) && typeof i?.message === 'string');
+    return valid ? (issues as Array<{ path: PropertyKey[]; message: string }>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const invalidParams = (message: string) => new ProtocolError(ProtocolErrorCode.InvalidParams, message);

@@ -81,6 +81,20 @@ describe('malformed input over stdio', () => {
     expect((await request('ping')).result).toEqual({});
   });
 
+  it('answers initialize and logging/setLevel with bad params by a readable -32602, not a zod dump', async () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['initialize', { protocolVersion: 5 }, /Invalid initialize request: params\.protocolVersion: .*string/],
+      ['logging/setLevel', { level: 'loud' }, /Invalid logging\/setLevel request: params\.level: .*"debug"/],
+    ];
+    for (const [method, params, pattern] of cases) {
+      const error = (await request(method, params)).error as { code: number; message: string } | undefined;
+      expect(error?.code, method).toBe(-32602);
+      expect(error!.message).toMatch(pattern);
+      expect(error!.message).not.toMatch(/[[{]\s*"(code|expected|path)"/);
+    }
+    expect((await request('ping')).result).toEqual({});
+  });
+
   it('rejects out-of-bounds and malformed arguments with a message naming the field and bound', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ query: 'x', maxResults: 101 }, /maxResults/],
