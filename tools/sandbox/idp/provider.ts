@@ -56,7 +56,7 @@ function clientsOf(world: World): ClientMetadata[] {
   });
   return [
     publicNative(world.clients.native, ['/callback']),
-    publicNative(world.clients.isv, ['/callback']),
+    publicNative(world.clients.isv, ['/callback', '/oauth/callback']),
     publicNative(world.clients.other, ['/callback']),
     publicNative(world.clients.idcBroker, ['/idc/callback']),
   ];
