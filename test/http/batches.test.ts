@@ -183,3 +183,39 @@ describe('HTTP transport, per-user upstream concurrency', () => {
     expect(await peakOf('alice'), 'searches of one user in flight at once').toBeLessThanOrEqual(limit);
   });
 });
+
+describe('HTTP transport, request ids within a session', () => {
+  it('refuses a request whose id a pending request of the same session uses (400), and still answers the first', async () => {
+    const server = await startBearerServer(sandbox(), bearerConfig(sandbox(), 'data-accessor'));
+    servers.push(server);
+    const auth = { authorization: `Bearer ${await token('alice')}` };
+    const init = await post(server.url, initializeBody, auth);
+    const session = {
+      ...auth,
+      'mcp-session-id': init.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    expect(
+      (await post(server.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status,
+    ).toBe(202);
+    expect((await post(server.url, toolCall(1), session)).status).toBe(200); // the exchange, done
+    await control().setFault(SEARCH, { latencyMs: 1_000 });
+
+    const first = post(server.url, toolCall(7, 'first'), session);
+    await until(async () => (await inFlightOf('alice')) === 1);
+    const again = await post(server.url, toolCall(7, 'second'), session);
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { code: number; message: string } }).error).toMatchObject({
+      code: -32600,
+      message: expect.stringMatching(/id 7 is already used by a pending request/),
+    });
+    // A string "7" is another id, and the first request gets its own answer.
+    const other = post(server.url, toolCall('7' as never, 'third'), session);
+    const [a, b] = await Promise.all([first, other]);
+    expect(await messagesOf(a)).toEqual([expect.objectContaining({ id: 7, result: expect.anything() })]);
+    expect(await messagesOf(b)).toEqual([expect.objectContaining({ id: '7', result: expect.anything() })]);
+    // Once answered, the id is free again.
+    await control().clearFaults();
+    expect((await post(server.url, toolCall(7), session)).status).toBe(200);
+  });
+});

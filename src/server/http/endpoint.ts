@@ -21,7 +21,7 @@ import type { Logger } from '../../log.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { ProtocolEra } from '../mcp.js';
 import { HttpError, RPC } from './http-error.js';
-import { isInitialize } from './jsonrpc.js';
+import { isInitialize, requestIds } from './jsonrpc.js';
 import type { Session, SessionStore } from './sessions.js';
 
 export type McpEndpoint = (
@@ -92,6 +92,7 @@ export function createMcpEndpoint(options: {
     if (typeof id === 'string') {
       const session = sessions.get(id, owner);
       if (!session) throw new HttpError(404, 'Session not found', { rpcCode: RPC.sessionNotFound });
+      holdIds(session, res, body);
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST' || !isInitialize(body)) {
@@ -107,7 +108,7 @@ export function createMcpEndpoint(options: {
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => {
-        session = { id: sid, owner, transport, server: mcp, lastSeen: Date.now() };
+        session = { id: sid, owner, transport, server: mcp, lastSeen: Date.now(), pending: new Set() };
         sessions.add(session);
       },
     });
@@ -126,6 +127,27 @@ export function createMcpEndpoint(options: {
         : legacy(req, res, owner, ctx, body),
     close: () => handler.close(),
   };
+}
+
+/**
+ * Marks the body's request ids pending in the session until the response ends, refusing (400) an id a
+ * pending request of the session already uses: the transport keys answers by id, so the earlier
+ * request's answer would be lost.
+ */
+function holdIds(session: Session, res: ServerResponse, body: unknown): void {
+  const ids = requestIds(body).map((id) => JSON.stringify(id));
+  const taken = ids.find((id, i) => session.pending.has(id) || ids.indexOf(id) !== i);
+  if (taken !== undefined) {
+    throw new HttpError(
+      400,
+      `Invalid request: id ${taken} is already used by a pending request of this session; give each request its own id.`,
+      { rpcCode: RPC.invalidRequest },
+    );
+  }
+  for (const id of ids) session.pending.add(id);
+  res.once('close', () => {
+    for (const id of ids) session.pending.delete(id);
+  });
 }
 
 /**

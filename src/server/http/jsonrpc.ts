@@ -17,9 +17,13 @@ const messages = (body: unknown): Message[] =>
 
 export const isInitialize = (body: unknown) => messages(body).some((m) => m.method === 'initialize');
 
-/** JSON-RPC requests in the body (messages with a method and an id); notifications and responses are not. */
-export const requestCount = (body: unknown) =>
-  messages(body).filter((m) => typeof m.method === 'string' && m.id !== undefined && m.id !== null).length;
+/** Ids of the JSON-RPC requests in the body (messages with a method and an id); notifications and responses have none. */
+export const requestIds = (body: unknown): unknown[] =>
+  messages(body)
+    .filter((m) => typeof m.method === 'string' && m.id !== undefined && m.id !== null)
+    .map((m) => m.id);
+
+export const requestCount = (body: unknown) => requestIds(body).length;
 
 /** The first MCP revision without JSON-RPC batches; 2025-03-26 and 2024-11-05 still have them. */
 export const BATCHLESS_SINCE = '2025-06-18';

@@ -28,6 +28,7 @@ function session(id: string, owner: string, ago = 0): Session {
     transport,
     server: new McpServer({ name: 'test', version: '0' }),
     lastSeen: Date.now() - ago,
+    pending: new Set(),
   };
 }
 

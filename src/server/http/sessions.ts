@@ -15,6 +15,8 @@ export interface Session {
   transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
   lastSeen: number;
+  /** Ids of the session's requests still being answered (JSON text: 1 and "1" are distinct ids). */
+  pending: Set<string>;
 }
 
 export interface SessionStore {
