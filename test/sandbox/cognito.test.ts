@@ -186,6 +186,10 @@ describe('Cognito-like pool: discovery and sign-in', () => {
       [pool().tenantClaim]: 'globex',
     });
     expect(id.jti).toEqual(expect.any(String));
+    // What it handed out is known in-process, for canary checks elsewhere.
+    for (const t of [tokens.body.id_token!, tokens.body.access_token!, tokens.body.refresh_token!]) {
+      expect(sandbox().state.issuedSecrets.has(t)).toBe(true);
+    }
     const access = decodeJwt(tokens.body.access_token!);
     expect(access).not.toHaveProperty('aud');
     expect(access).toMatchObject({

@@ -100,6 +100,11 @@ export interface SandboxState {
   reusedAssertionCount: number;
   /** Every jwt-bearer CreateTokenWithIAM call, in order (cleared by reset). */
   assertions: AssertionRecord[];
+  /**
+   * Secrets the sandbox handed out (Cognito-like pool tokens, CreateTokenWithIAM tokens and identity
+   * contexts), in-process only: canary tests look for them in what a client sees and in logs. Kept across resets.
+   */
+  issuedSecrets: Set<string>;
   switches: Switches;
   faults: Map<string, FaultSpec>;
   counters: Map<string, number>;
@@ -117,6 +122,7 @@ export function createState(): SandboxState {
     usedAssertions: new Set(),
     reusedAssertionCount: 0,
     assertions: [],
+    issuedSecrets: new Set(),
     switches: {
       singleUseAssertions: true,
       subscriptionQuirk: true,

@@ -384,8 +384,12 @@ async function issueTokens(
       expiresAt: Date.now() + REFRESH_SECONDS * 1000,
     });
   }
+  const accessToken = opaqueToken('aoaAAAAAG');
+  for (const secret of [accessToken, idToken, identityContext, refresh]) {
+    if (secret) deps.state.issuedSecrets.add(secret);
+  }
   return restJsonResponse(200, {
-    accessToken: opaqueToken('aoaAAAAAG'),
+    accessToken,
     tokenType: 'Bearer',
     expiresIn: TOKEN_SECONDS,
     ...(refresh ? { refreshToken: refresh } : {}),

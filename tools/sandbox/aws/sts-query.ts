@@ -167,6 +167,7 @@ export function issueSession(
     ...(opts.sourceIdentity !== undefined ? { sourceIdentity: opts.sourceIdentity } : {}),
   };
   state.sessions.set(session.accessKeyId, session);
+  state.issuedSecrets.add(session.secretAccessKey).add(session.sessionToken);
   return session;
 }
 

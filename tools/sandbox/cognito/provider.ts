@@ -144,9 +144,13 @@ export async function createCognito(deps: {
     await next();
     if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !ctx.body) return;
     const body = ctx.body as Record<string, unknown>;
+    for (const k of ['id_token', 'refresh_token']) {
+      if (typeof body[k] === 'string') state.issuedSecrets.add(body[k]);
+    }
     if (typeof body.access_token === 'string') {
       const jwt = await accessJwt(ctx as unknown as KoaContextWithOIDC, world, keys);
       accessTokens.set(jwt, body.access_token);
+      state.issuedSecrets.add(jwt);
       body.access_token = jwt;
     }
     // Without rotation Cognito's refresh answer has no refresh_token: the client keeps the one it has.

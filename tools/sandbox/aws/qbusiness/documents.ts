@@ -4,7 +4,7 @@
  * (RAW, the source's mime type) or the extracted content (EXTRACTED, always application/json).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { SandboxState } from '../../state.js';
+import { countCall, type SandboxState } from '../../state.js';
 import { findQApplication, type World } from '../../world.js';
 import { extractedContent, renderRaw } from '../../corpus/index.js';
 import type { EmulatorRequest, EmulatorResponse } from '../types.js';
@@ -105,6 +105,8 @@ export function downloadDocument(
     return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
   if (!engine.canSee(app, grant.p, doc)) return s3Error(403, 'AccessDenied', 'Access Denied');
   const raw = grant.f === 'RAW';
+  // Counted: a document read window by window should be downloaded about once.
+  countCall(state, `download:${grant.f}`);
   return {
     status: 200,
     headers: {
