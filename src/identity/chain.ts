@@ -12,6 +12,8 @@ import type { QindexConfig } from '../config/schema.js';
 import { commandLine } from '../config/invocation.js';
 import { ErrorCode, QindexError, isQindexError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { instrumentAwsClient } from '../telemetry/aws.js';
+import { inSpan } from '../telemetry/trace.js';
 import { loginExpired, toIdentityError, type ExchangeStep } from './errors.js';
 
 export const IDENTITY_CENTER_CONTEXT_PROVIDER = 'arn:aws:iam::aws:contextProvider/IdentityCenter';
@@ -81,12 +83,13 @@ const endpoint = (config: QindexConfig) => (config.aws.endpoint ? { endpoint: co
 
 /** STS: role sessions are used against Q, so it is addressed in the Q region. */
 export function createStsClient(config: QindexConfig, credentials?: BaseCredentials): STSClient {
-  return new STSClient({
+  const client = new STSClient({
     region: config.q.region,
     maxAttempts: MAX_ATTEMPTS,
     ...endpoint(config),
     ...(credentials ? { credentials } : {}),
   });
+  return instrumentAwsClient(client, 'sts');
 }
 
 /** STS signed with the base credentials, shared (see above); without `signed`, for unsigned calls. */
@@ -105,12 +108,13 @@ export function createSsoOidcClient(
   idcRegion: string,
   credentials: BaseCredentials,
 ): SSOOIDCClient {
-  return new SSOOIDCClient({
+  const client = new SSOOIDCClient({
     region: idcRegion,
     maxAttempts: MAX_ATTEMPTS,
     ...endpoint(config),
     credentials,
   });
+  return instrumentAwsClient(client, 'sso-oidc');
 }
 
 export function sharedSsoOidcClient(
@@ -131,7 +135,7 @@ export async function runStep<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   try {
-    const result = await fn();
+    const result = await inSpan(`exchange ${step}`, { 'qindex.exchange.step': step }, fn);
     deps.onStep?.({ step, ok: true });
     return result;
   } catch (e) {
@@ -146,7 +150,7 @@ export async function runStep<T>(
 export async function freshToken(deps: ChainDeps): Promise<{ token: string; claims: TokenClaims }> {
   const step = 'sign-in: fresh ID token' as const;
   try {
-    const token = await deps.freshIdToken();
+    const token = await inSpan('sign-in refresh', { 'qindex.exchange.step': step }, deps.freshIdToken);
     deps.onStep?.({ step, ok: true });
     return { token, claims: claimsOf(token) };
   } catch (e) {

@@ -6,6 +6,8 @@
  */
 import type { QindexConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { metrics } from '../telemetry/metrics.js';
+import { errorType } from '../telemetry/trace.js';
 import type { BaseCredentials, StepEvent } from './chain.js';
 import { createDataAccessorExchange, type IdcLogin } from './data-accessor.js';
 import { createIamFederationExchange } from './iam-federation.js';
@@ -41,6 +43,8 @@ export interface CredentialProviderDeps {
   onStep?: (event: StepEvent) => void;
   /** Clock in ms, for tests of renewal; default Date.now. */
   now?: () => number;
+  /** Counts this memoizer's hits and misses as the credential cache's (default); off when one wraps it. */
+  cacheMetrics?: boolean;
 }
 
 export function createCredentialProvider(
@@ -56,12 +60,18 @@ export function createCredentialProvider(
     const started = Date.now();
     let result;
     try {
-      result = await exchange();
+      try {
+        result = await exchange();
+      } catch (e) {
+        if (!isReusedAssertion(e)) throw e;
+        logger.warn({ mode: config.mode.type }, 'ID token refused as already used; exchanging a fresh one');
+        result = await exchange();
+      }
     } catch (e) {
-      if (!isReusedAssertion(e)) throw e;
-      logger.warn({ mode: config.mode.type }, 'ID token refused as already used; exchanging a fresh one');
-      result = await exchange();
+      metrics.exchange(errorType(e));
+      throw e;
     }
+    metrics.exchange('ok');
     const { claims, credentials } = result;
     acting = { mode: config.mode.type, subject: claims.sub, email: claims.email, issuer: claims.iss };
     logger.debug(
@@ -73,6 +83,7 @@ export function createCredentialProvider(
 
   const memoized = memoizeCredentials(fetch, {
     refreshMarginSeconds: config.credentials.refreshMarginSeconds,
+    observe: deps.cacheMetrics !== false,
     ...(deps.now ? { now: deps.now } : {}),
   });
   return Object.assign(memoized, { identity: () => acting });

@@ -5,6 +5,7 @@
  * and `invalidate(stale)` for callers that saw the credentials refused.
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { metrics } from '../telemetry/metrics.js';
 import type { MemoizedCredentials } from './provider.js';
 
 export interface MemoizeOptions {
@@ -12,6 +13,8 @@ export interface MemoizeOptions {
   refreshMarginSeconds: number;
   /** Clock in milliseconds; injectable so tests can move time without waiting. */
   now?: () => number;
+  /** Counts hits and misses in the credential-cache metrics (the outermost memoizer of a user only). */
+  observe?: boolean;
 }
 
 /** What the memoizer tells a fetch, so that a cache beneath it (Redis) can be skipped when it must be. */
@@ -60,7 +63,11 @@ export function memoizeCredentials(
   const provider = async (opts?: { forceRefresh?: boolean }) => {
     if (pending) return pending;
     const force = opts?.forceRefresh === true;
-    if (cached && !force && now() < cached.refreshAt) return cached.credentials;
+    if (cached && !force && now() < cached.refreshAt) {
+      if (options.observe) metrics.credentialCache('hit');
+      return cached.credentials;
+    }
+    if (options.observe) metrics.credentialCache('miss');
     return start(force);
   };
   return Object.assign(provider, {

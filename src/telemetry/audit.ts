@@ -3,6 +3,7 @@
  * client) used which tool when, how it ended and the Q request id; never the arguments (query text) or
  * results unless the operator opted in (`http.audit.includeQueries`). To stderr or appended to a file.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { redact } from '../errors.js';
 
@@ -19,6 +20,16 @@ export interface AuditRecord {
   ms: number;
   /** Present only when the operator opted in. */
   arguments?: unknown;
+}
+
+/**
+ * The one hash naming a user without their identifiers: the HTTP server's cache key and the audit's
+ * `user`. An operator who knows a subject computes it to find that user's lines.
+ */
+export function subjectHash(issuer: string, subject: string, tenant: string | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify([issuer, subject, tenant ?? null]))
+    .digest('base64url');
 }
 
 export interface AuditSink {

@@ -77,6 +77,15 @@ export function annotateSpan(attributes: SpanAttributes): void {
   api?.trace.getActiveSpan()?.setAttributes(attributes);
 }
 
+/** Marks the active span failed with `code`, for failures answered as results rather than thrown. */
+export function failSpan(code: string): void {
+  const a = api;
+  const span = a?.trace.getActiveSpan();
+  if (!a || !span) return;
+  span.setAttribute('error.type', code);
+  span.setStatus({ code: a.SpanStatusCode.ERROR });
+}
+
 async function settle<T>(a: Api, span: Otel.Span, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

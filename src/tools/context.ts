@@ -23,6 +23,16 @@ export interface PendingLogin {
   completed: Promise<unknown>;
 }
 
+/** Who is calling, as the telemetry may name them (no identifiers: a hash of the user). */
+export interface ToolCaller {
+  /** The configured tenant (key of `http.tenants`). */
+  tenant?: string;
+  /** subjectHash(issuer, subject, tenant): the HTTP server's user key. */
+  user?: string;
+  /** The OAuth client the token was issued to (azp or client_id claim). */
+  client?: string;
+}
+
 export interface ToolContext {
   config: QindexConfig;
   q: QClient;
@@ -39,4 +49,6 @@ export interface ToolContext {
    * when a tool fails because nobody is signed in.
    */
   startLogin?: (signal: AbortSignal) => Promise<PendingLogin>;
+  /** Bearer mode: the caller of this request, for metrics and the audit line. */
+  caller?: ToolCaller;
 }

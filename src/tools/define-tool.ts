@@ -14,6 +14,7 @@ import type {
 import { ErrorCode, hasCode, renderError, type RenderedError } from '../errors.js';
 import type { ToolContext } from './context.js';
 import type { SeenDocuments } from './seen-documents.js';
+import { callTelemetryOn, observedCall } from './observed-call.js';
 
 export interface ToolCall {
   ctx: ToolContext;
@@ -76,6 +77,15 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
   const { log } = hooks;
   return async (params: unknown, extra: Extra): Promise<CallToolResult | InputRequiredResult> => {
     const started = performance.now();
+    if (!callTelemetryOn()) return (await invoke(params, extra, started)).result;
+    return observedCall(def, ctx, params, () => invoke(params, extra, started));
+  };
+
+  async function invoke(
+    params: unknown,
+    extra: Extra,
+    started: number,
+  ): Promise<{ result: CallToolResult | InputRequiredResult; outcome: string }> {
     const { signal, notify } = extra.mcpReq;
     const progressToken = extra.mcpReq._meta?.progressToken;
     const call: ToolCall = {
@@ -102,14 +112,14 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
     };
     try {
       try {
-        return await run();
+        return { result: await run(), outcome: 'ok' };
       } catch (e) {
         // Nobody signed in: where the client can open a URL, sign in in-band and try once more.
         if (!hasCode(e, ErrorCode.NotSignedIn, ErrorCode.LoginExpired) || !hooks.signIn) throw e;
         const signedIn = await hooks.signIn(extra);
         if (signedIn === false) throw e;
-        if (signedIn !== true) return signedIn;
-        return await run();
+        if (signedIn !== true) return { result: signedIn, outcome: 'input_required' };
+        return { result: await run(), outcome: 'ok' };
       }
     } catch (e) {
       // A remote (bearer) user's error is logged whole by the renderer, under the reference they see.
@@ -131,9 +141,12 @@ export function toolCallback(def: ToolDefinition, ctx: ToolContext, hooks: Serve
         },
         extra,
       );
-      return { content: [{ type: 'text', text: shown.text }], isError: true };
+      return {
+        result: { content: [{ type: 'text', text: shown.text }], isError: true },
+        outcome: shown.code,
+      };
     }
-  };
+  }
 }
 
 function logLevelOf(err: RenderedError): 'info' | 'warn' | 'error' {

@@ -22,7 +22,9 @@ import { requestLimits } from './stages/limits.js';
 import { requestLog } from './stages/log.js';
 import { createOriginPolicy, originGuard } from './stages/origin.js';
 import { routes } from './stages/routes.js';
-import { createHttpState, disposeHttpState, type HttpServerDeps } from './state.js';
+import { pathOf } from './stages/request.js';
+import { createHttpState, disposeHttpState, startConnector, type HttpServerDeps } from './state.js';
+import { startHttpTelemetry } from './telemetry.js';
 
 export type { HttpServerDeps } from './state.js';
 
@@ -31,6 +33,8 @@ export interface HttpServerHandle {
   port: number;
   server: Server;
   stats(): { sessions: number; cachedUsers: number; inFlight: number };
+  /** The Prometheus endpoint, when `http.metricsPort` is set. */
+  metricsUrl: string | undefined;
   /** Stops accepting, lets in-flight calls finish (up to the grace period), then closes everything. */
   close(): Promise<void>;
 }
@@ -38,21 +42,34 @@ export interface HttpServerHandle {
 export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps): Promise<HttpServerHandle> {
   const logger = deps.logger.child({ transport: 'http' });
   const state = createHttpState(config, deps, logger);
-  const { http, resource, sessions, users, inFlight, drain } = state;
+  const { http, sessions, users, inFlight, drain } = state;
   const { limits } = http;
 
   const server = createServer(connectionLimits(limits));
   server.maxConnections = limits.maxConnections;
+  let telemetry: Awaited<ReturnType<typeof startHttpTelemetry>> | undefined;
   try {
+    telemetry = await startHttpTelemetry(http, state, logger);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(http.port, http.host, () => resolve());
     });
   } catch (e) {
+    await telemetry?.close();
     await disposeHttpState(state);
     throw e;
   }
+  const observe = telemetry;
   const port = (server.address() as AddressInfo).port;
+  try {
+    // OAuth mode: our own authorization server, whose default resource names the port just bound.
+    await startConnector(state, config, port, logger);
+  } catch (e) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await disposeHttpState(state);
+    throw e;
+  }
+  const { resource, connector } = state;
 
   // The stages, in the order a request meets them; each passes on or throws an HttpError.
   const route = routes({
@@ -62,7 +79,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       ? {
           metadata: {
             paths: metadataPaths(resource),
-            document: protectedResourceMetadata(resource, config.idp.issuer),
+            document: protectedResourceMetadata(resource, state.authorizationServer),
           },
         }
       : {}),
@@ -98,6 +115,8 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
     try {
+      // The authorization server's own paths (OAuth mode) answer for themselves, in the OAuth error shape.
+      if (connector?.handles(pathOf(req))) return await connector.handle(req, res);
       const early = route(req);
       if (early) return send(res, early);
       origin(req);
@@ -122,7 +141,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   // Attached before any connection can be read: listen's callback and this line run in one tick. Should
   // even answering fail, the connection is dropped rather than left hanging.
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch(() => res.destroy());
+    observe.request(req, res, () => handle(req, res)).catch(() => res.destroy());
   });
 
   const displayHost = http.host.includes(':') ? `[${http.host}]` : http.host;
@@ -143,6 +162,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     server.closeAllConnections();
     await stopped;
     await disposeHttpState(state);
+    await observe.close();
     logger.info('MCP HTTP server stopped');
   }
 
@@ -151,6 +171,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     port,
     server,
     stats: () => ({ sessions: sessions.size, cachedUsers: users.size, inFlight: inFlight.count }),
+    metricsUrl: observe.metricsUrl,
     close,
   };
 }

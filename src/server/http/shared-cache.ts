@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Logger } from '../../log.js';
+import { metrics } from '../../telemetry/metrics.js';
 import { ErrorCode, QindexError } from '../../errors.js';
 import {
   memoizeCredentials,
@@ -181,14 +182,21 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
     while (Date.now() < deadline) {
       if (!force) {
         const cached = await read(key);
-        if (usable(cached)) return cached!;
+        if (usable(cached)) {
+          metrics.sharedCache('hit');
+          return cached!;
+        }
       }
       const holder = randomBytes(16).toString('hex');
       if ((await redis.set(lockKey, holder, 'PX', lockMs, 'NX')) === 'OK') {
         try {
           // Another replica may have stored fresh credentials between our read and the lock.
           const cached = force ? undefined : await read(key);
-          if (usable(cached)) return cached!;
+          if (usable(cached)) {
+            metrics.sharedCache('hit');
+            return cached!;
+          }
+          metrics.sharedCache('miss');
           const stored = await ownExchange(
             exchange,
             { ...opts, forceRefresh: force },
@@ -204,6 +212,7 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
         }
       }
       force = false; // someone else is exchanging: their result is as fresh as ours would be
+      metrics.sharedCache('lock_wait');
       await sleep(50 + Math.random() * 50);
     }
     throw new QindexError(
@@ -225,12 +234,16 @@ export function createSharedCredentialCache(options: SharedCacheOptions): Shared
           if (e instanceof QindexError) throw e;
           // Redis unreachable: serve from this replica's own exchange rather than fail the user.
           options.logger.warn({ err: (e as Error).message }, 'shared credential cache unavailable');
+          metrics.sharedCache('fallback');
           return ownExchange(exchange, opts, options.marginSeconds);
         });
         identity = stored.identity;
         return stored.credentials;
       };
-      const memoized = memoizeCredentials(fetch, { refreshMarginSeconds: options.marginSeconds });
+      const memoized = memoizeCredentials(fetch, {
+        refreshMarginSeconds: options.marginSeconds,
+        observe: true,
+      });
       return Object.assign(memoized, { identity: () => identity });
     },
     async close() {

@@ -3,8 +3,9 @@
  * credential provider and tool context, cached so one exchange serves many calls; bounded (LRU) and
  * evicted when idle, so a deployment's memory does not grow with every user it has ever seen.
  */
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { subjectHash } from '../../telemetry/audit.js';
+import { metrics } from '../../telemetry/metrics.js';
 import type { VerifiedToken } from './bearer.js';
 
 export interface UserIdentity {
@@ -32,12 +33,11 @@ export interface UserCache<C> {
   clear(): void;
 }
 
-/** Stable, non-reversible cache key; ids never appear as map keys in heap dumps or logs. */
-export function userKey(issuer: string, subject: string, tenant: string | undefined): string {
-  return createHash('sha256')
-    .update(JSON.stringify([issuer, subject, tenant ?? null]))
-    .digest('base64url');
-}
+/**
+ * Stable, non-reversible cache key; ids never appear as map keys in heap dumps or logs. The audit
+ * names users by the same hash.
+ */
+export const userKey = subjectHash;
 
 export function createUserCache<C>(options: {
   max: number;
@@ -50,7 +50,11 @@ export function createUserCache<C>(options: {
     max: options.max,
     ttl: options.idleMs,
     updateAgeOnGet: true,
-    dispose: (entry) => options.onEvict?.(entry),
+    dispose: (entry, _key, reason) => {
+      // Pushed out (LRU) or idle: not a replaced entry or the server's own clear on close.
+      if (reason === 'evict' || reason === 'expire') metrics.credentialCache('eviction');
+      options.onEvict?.(entry);
+    },
   });
   const purge = setInterval(() => cache.purgeStale(), Math.min(options.idleMs, 60_000));
   purge.unref();

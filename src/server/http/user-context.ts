@@ -42,6 +42,8 @@ export function createUserContextFactory(deps: {
   /** The Q connection pool every user's client shares. */
   requestHandler?: QClientDeps['requestHandler'];
   baseCredentials?: Parameters<typeof createCredentialProvider>[1]['baseCredentials'];
+  /** OAuth mode: a fresh upstream ID token for the grant named in the user's newest access token. */
+  freshIdToken?: (latestToken: string) => Promise<string>;
 }): UserContextFactory {
   return (config, identity, key, latestToken) => {
     // The key is a hash: logs can correlate a user's calls without naming them.
@@ -50,7 +52,8 @@ export function createUserContextFactory(deps: {
     // here, and an assertion is never replayed (design.md, single-use assertions): handing out the same
     // token twice is refused as reused, which the HTTP layer answers with 401 invalid_token.
     let handedOut: string | undefined;
-    const freshIdToken = async () => {
+    const upstream = deps.freshIdToken;
+    const bearerIdToken = async () => {
       const token = latestToken();
       if (token === handedOut) {
         throw new QindexError(
@@ -64,9 +67,12 @@ export function createUserContextFactory(deps: {
       handedOut = token;
       return token;
     };
+    const freshIdToken = upstream ? () => upstream(latestToken()) : bearerIdToken;
     const exchange = createCredentialProvider(config, {
       freshIdToken,
       logger,
+      // With Redis, the shared cache's memoizer is the one the user's calls meet.
+      cacheMetrics: !deps.shared,
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
     });
     const credentials: CredentialProvider = deps.shared ? deps.shared.wrap(key, exchange) : exchange;

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode, findCode, renderError } from '../../../errors.js';
 import type { Logger } from '../../../log.js';
-import type { ToolContext } from '../../../tools/context.js';
+import type { ToolCaller, ToolContext } from '../../../tools/context.js';
 import { bearerToken, type BearerVerifier, type VerifiedToken } from '../bearer.js';
 import { HttpError, RPC } from '../http-error.js';
 import { wwwAuthenticate, type BearerErrorCode } from '../metadata.js';
@@ -80,7 +80,12 @@ export function bearerAuth(options: {
       throw new HttpError(403, renderError(e, { audience: 'remote', logger }).text, { cause: e });
     }
     const entry = users.get(token, tenant);
-    return { key: entry.key, ctx: liveContext(users, entry), credentials: entry.context.credentials };
+    const caller = { ...(tenant ? { tenant } : {}), user: entry.key, ...clientOf(token) };
+    return {
+      key: entry.key,
+      ctx: liveContext(users, entry, caller),
+      credentials: entry.context.credentials,
+    };
   };
 }
 
@@ -88,7 +93,11 @@ export function bearerAuth(options: {
  * A session outlives a request and may outlive the user's cache entry: its context reads the user's
  * current entry on each use, so it always runs on the newest token and credentials of that user.
  */
-function liveContext(users: UserCache<UserContext>, entry: UserEntry<UserContext>): ToolContext {
+function liveContext(
+  users: UserCache<UserContext>,
+  entry: UserEntry<UserContext>,
+  caller: ToolCaller,
+): ToolContext {
   const current = () => (users.peek(entry.key) ?? entry).context.context;
   return {
     get config() {
@@ -101,6 +110,13 @@ function liveContext(users: UserCache<UserContext>, entry: UserEntry<UserContext
       return current().logger;
     },
     audience: 'remote',
+    caller,
     user: () => current().user(),
   };
+}
+
+/** The OAuth client a token was issued to (RFC 9068 client_id, OIDC azp): a bounded, non-personal id. */
+function clientOf(token: VerifiedToken): { client?: string } {
+  const id = token.claims.client_id ?? token.claims.azp;
+  return typeof id === 'string' && id.length <= 256 ? { client: id } : {};
 }
