@@ -4,37 +4,28 @@
  * their own credentials, in stateful sessions bound to that user or statelessly for scale-out. This file
  * wires the request stages (stages/*) over the state (state.ts), listens, and closes.
  */
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import type { AddressInfo } from "node:net";
-import type { QindexConfig } from "../../config/schema.js";
-import { createMcpEndpoint } from "./endpoint.js";
-import { send, sendError } from "./http-error.js";
-import { requestCount } from "./jsonrpc.js";
-import { connectionLimits } from "./limits.js";
-import { metadataPaths, protectedResourceMetadata } from "./metadata.js";
-import { serveOrRefuseReused } from "./reauth.js";
-import { bearerAuth, localAuth, reusedToken } from "./stages/auth.js";
-import { jsonBody } from "./stages/body.js";
-import { cors } from "./stages/cors.js";
-import { needsCredentials, warmCredentials } from "./stages/credentials.js";
-import { drainGuard } from "./stages/drain.js";
-import { requestLimits } from "./stages/limits.js";
-import { requestLog } from "./stages/log.js";
-import { createOriginPolicy, originGuard } from "./stages/origin.js";
-import { routes } from "./stages/routes.js";
-import {
-  createHttpState,
-  disposeHttpState,
-  type HttpServerDeps,
-} from "./state.js";
-import { startHttpTelemetry } from "./telemetry.js";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { QindexConfig } from '../../config/schema.js';
+import { createMcpEndpoint } from './endpoint.js';
+import { send, sendError } from './http-error.js';
+import { requestCount } from './jsonrpc.js';
+import { connectionLimits } from './limits.js';
+import { metadataPaths, protectedResourceMetadata } from './metadata.js';
+import { serveOrRefuseReused } from './reauth.js';
+import { bearerAuth, localAuth, reusedToken } from './stages/auth.js';
+import { jsonBody } from './stages/body.js';
+import { cors } from './stages/cors.js';
+import { needsCredentials, warmCredentials } from './stages/credentials.js';
+import { drainGuard } from './stages/drain.js';
+import { requestLimits } from './stages/limits.js';
+import { requestLog } from './stages/log.js';
+import { createOriginPolicy, originGuard } from './stages/origin.js';
+import { routes } from './stages/routes.js';
+import { createHttpState, disposeHttpState, type HttpServerDeps } from './state.js';
+import { startHttpTelemetry } from './telemetry.js';
 
-export type { HttpServerDeps } from "./state.js";
+export type { HttpServerDeps } from './state.js';
 
 export interface HttpServerHandle {
   url: string;
@@ -47,11 +38,8 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(
-  config: QindexConfig,
-  deps: HttpServerDeps,
-): Promise<HttpServerHandle> {
-  const logger = deps.logger.child({ transport: "http" });
+export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps): Promise<HttpServerHandle> {
+  const logger = deps.logger.child({ transport: 'http' });
   const state = createHttpState(config, deps, logger);
   const { http, resource, sessions, users, inFlight, drain } = state;
   const { limits } = http;
@@ -62,7 +50,7 @@ export async function startHttpServer(
   try {
     telemetry = await startHttpTelemetry(http, state, logger);
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
+      server.once('error', reject);
       server.listen(http.port, http.host, () => resolve());
     });
   } catch (e) {
@@ -97,13 +85,7 @@ export async function startHttpServer(
   const preflightOrCors = cors();
   const notDraining = drainGuard(drain);
   const authenticate = state.verify
-    ? bearerAuth({
-        verify: state.verify,
-        resource,
-        tenantOf: state.tenantOf,
-        users,
-        logger,
-      })
+    ? bearerAuth({ verify: state.verify, resource, tenantOf: state.tenantOf, users, logger })
     : localAuth(state.localContext!);
   const log = requestLog(logger);
   const admit = requestLimits({ concurrency: state.concurrency, inFlight });
@@ -120,10 +102,7 @@ export async function startHttpServer(
   });
   const serveMcp = endpoint.serve;
 
-  async function handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
     try {
       const early = route(req);
@@ -138,65 +117,48 @@ export async function startHttpServer(
       body = await readBody(req);
       // Every request of a batch takes a slot of its own: the SDK runs a batch's requests at once.
       slots.more(requestCount(body) - 1);
-      const serve = () =>
-        serveMcp(req, res, principal.key, principal.ctx, body);
+      const serve = () => serveMcp(req, res, principal.key, principal.ctx, body);
       if (!needsCredentials(principal, body)) return await serve();
       await credentials(principal);
       // A Q call that meets a reused assertion before the answer's first bytes turns it into a 401.
-      return await serveOrRefuseReused(
-        res,
-        (r) => sendError(r, reusedToken(resource), { logger }),
-        serve,
-      );
+      return await serveOrRefuseReused(res, (r) => sendError(r, reusedToken(resource), { logger }), serve);
     } catch (e) {
       sendError(res, e, { logger, body });
     }
   }
   // Attached before any connection can be read: listen's callback and this line run in one tick. Should
   // even answering fail, the connection is dropped rather than left hanging.
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    observe
-      .request(req, res, () => handle(req, res))
-      .catch(() => res.destroy());
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    observe.request(req, res, () => handle(req, res)).catch(() => res.destroy());
   });
 
-  const displayHost = http.host.includes(":") ? `[${http.host}]` : http.host;
+  const displayHost = http.host.includes(':') ? `[${http.host}]` : http.host;
   const url = `http://${displayHost}:${port}${http.path}`;
   logger.info(
     { url, auth: http.auth, stateless: http.stateless, shared: !!state.shared },
-    "MCP HTTP server listening",
+    'MCP HTTP server listening',
   );
 
   async function close(): Promise<void> {
     if (!drain.start()) return;
-    const stopped = new Promise<void>((resolve) =>
-      server.close(() => resolve()),
-    );
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const finished = await inFlight.drained(limits.shutdownGraceSeconds * 1000);
-    if (!finished)
-      logger.warn(
-        { inFlight: inFlight.count },
-        "shutdown grace period over; closing anyway",
-      );
+    if (!finished) logger.warn({ inFlight: inFlight.count }, 'shutdown grace period over; closing anyway');
     // Sessions and open 2026-era exchanges close before the sockets, so their streams end cleanly.
     await Promise.all([sessions.closeAll(), endpoint.close()]);
     server.closeAllConnections();
     await stopped;
     await disposeHttpState(state);
     await observe.close();
-    logger.info("MCP HTTP server stopped");
+    logger.info('MCP HTTP server stopped');
   }
 
   return {
     url,
     port,
     server,
-    stats: () => ({
-      sessions: sessions.size,
-      cachedUsers: users.size,
-      inFlight: inFlight.count,
-    }),
+    stats: () => ({ sessions: sessions.size, cachedUsers: users.size, inFlight: inFlight.count }),
     metricsUrl: observe.metricsUrl,
     close,
   };
