@@ -15,6 +15,7 @@ import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { QindexConfig } from '../config/schema.js';
 import type { CredentialSource, MemoizedCredentials } from '../identity/provider.js';
 import { sdkLogger, type Logger } from '../log.js';
+import { instrumentAwsClient } from '../telemetry/aws.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { configuredResourceMissing } from './errors.js';
 import { chatStream, chatSync } from './chat.js';
@@ -134,6 +135,8 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
   // With a logger set, this middleware would copy every call's input and output into the log;
   // retry.ts and the tools log what matters.
   sdk.middlewareStack.remove('loggerMiddleware');
+  // Latency per operation, a span per call and the Q request id for the audit (src/telemetry/aws.ts).
+  instrumentAwsClient(sdk, 'q');
   const retryDeps: RetryDeps = {
     logger: deps.logger,
     baseDelayMs: deps.retryBaseDelayMs,
