@@ -13,13 +13,19 @@ import {
 } from '@aws-sdk/client-qbusiness';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { QindexConfig } from '../config/schema.js';
-import type { CredentialSource, MemoizedCredentials } from '../identity/provider.js';
+import type {
+  ActingIdentity,
+  CredentialProvider,
+  CredentialSource,
+  MemoizedCredentials,
+} from '../identity/provider.js';
 import { sdkLogger, type Logger } from '../log.js';
 import { instrumentAwsClient } from '../telemetry/aws.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { configuredResourceMissing } from './errors.js';
 import { chatStream, chatSync } from './chat.js';
 import { getDocumentText, type DocumentRequest } from './document.js';
+import { documentCache, type DocumentCache } from './document-cache.js';
 import {
   toMessage,
   toPassage,
@@ -99,6 +105,8 @@ export interface QClientDeps {
    * owner destroys it. Without one, the client keeps one HTTP/2 session of its own.
    */
   requestHandler?: NodeHttp2Handler;
+  /** Recently read documents' text (default: the process's one, bounded; see document-cache.ts). */
+  documentCache?: DocumentCache;
 }
 
 /**
@@ -116,6 +124,9 @@ export interface QCore {
   indexId: string | undefined;
   retry<T>(operation: string, attempt: (a: Attempt) => Promise<T>, options?: RetryOptions): Promise<T>;
   logger: Logger;
+  /** Whom the credentials act for, when the provider says (keys the document cache). */
+  identity(): ActingIdentity | undefined;
+  documents: DocumentCache;
 }
 
 export function createQClient(config: QindexConfig, deps: QClientDeps): QClient {
@@ -156,6 +167,8 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     applicationId,
     indexId: config.q.indexId,
     logger: deps.logger,
+    identity: () => (deps.credentials as Partial<CredentialProvider>).identity?.(),
+    documents: deps.documentCache ?? documentCache,
     // A configured id Q does not know is the configuration's fault, whichever call met it.
     retry: (operation, attempt, options) =>
       withRetries(retryDeps, operation, attempt, options).catch((e: unknown) => {

@@ -1,12 +1,15 @@
 /**
  * @module A document's text: GetDocumentContent (ACL-checked, EXTRACTED format) returns a short-lived
  * presigned URL, which is fetched here and turned into plain text, then cut to the requested window.
- * The presigned URL is a bearer credential for five minutes: it never leaves this module.
+ * The presigned URL is a bearer credential for five minutes: it never leaves this module. The text
+ * is kept a short while per user (document-cache.ts), so reading on downloads it about once; Q is
+ * still asked on every call, which is what checks that the user may read it.
  */
 import { GetDocumentContentCommand } from '@aws-sdk/client-qbusiness';
 import { ErrorCode, QindexError } from '../errors.js';
 import type { CallOptions, QCore } from './client.js';
 import type { DocumentText } from './types.js';
+import { documentKey, type CachedDocument } from './document-cache.js';
 
 export interface DocumentRequest {
   documentId: string;
@@ -48,12 +51,18 @@ export async function getDocumentText(
         ),
       { signal: options.signal },
     );
+  const keyParts = { applicationId: core.applicationId, indexId, ...req };
+  const keyBefore = documentKey({ ...keyParts, identity: core.identity() });
+  const cached = keyBefore === undefined ? undefined : core.documents.get(keyBefore);
   // EXTRACTED is always application/json: the document's own type comes with a RAW answer, whose URL is
-  // not fetched. Best effort: without it the type is left out.
-  const ownType = content('RAW').then(
-    (raw) => raw.mimeType,
-    () => undefined,
-  );
+  // not fetched. Best effort: without it the type is left out. A cached text has its type already.
+  const ownType = cached
+    ? Promise.resolve(cached.mimeType)
+    : content('RAW').then(
+        (raw) => raw.mimeType,
+        () => undefined,
+      );
+  // Asked every time, cached or not: this is Q's check that this user may read the document.
   const out = await content('EXTRACTED');
   if (!out.presignedUrl) {
     throw new QindexError(
@@ -64,11 +73,24 @@ export async function getDocumentText(
       },
     );
   }
-  const body = await download(out.presignedUrl, options.signal);
-  const text = /json/i.test(out.mimeType ?? '') ? extractText(body) : body;
+  // Whom the call just made acts for (the first call of a session fetched the credentials).
+  const key = documentKey({ ...keyParts, identity: core.identity() });
+  let doc = key !== undefined && key === keyBefore ? cached : undefined;
+  if (!doc) {
+    const url = out.presignedUrl;
+    const fetchText = async (): Promise<CachedDocument> => {
+      const body = await download(url, options.signal);
+      const text = /json/i.test(out.mimeType ?? '') ? extractText(body) : body;
+      const mimeType = await ownType;
+      return { text, ...(mimeType ? { mimeType } : {}) };
+    };
+    doc = key === undefined ? await fetchText() : await sharedDownload(key, fetchText, options.signal);
+    if (key !== undefined) core.documents.set(key, doc);
+  }
+  const text = doc.text;
   const offset = Math.min(req.offset ?? 0, text.length);
   const end = Math.min(text.length, offset + (req.maxChars ?? 20_000));
-  const mimeType = await ownType;
+  const mimeType = doc.mimeType;
   return {
     documentId: req.documentId,
     ...(mimeType ? { mimeType } : {}),
@@ -77,6 +99,29 @@ export async function getDocumentText(
     totalChars: text.length,
     ...(end < text.length ? { nextOffset: end } : {}),
   };
+}
+
+/** Downloads in flight, per key: windows read in parallel share one download. */
+const inFlight = new Map<string, Promise<CachedDocument>>();
+
+async function sharedDownload(
+  key: string,
+  fetchText: () => Promise<CachedDocument>,
+  signal: AbortSignal | undefined,
+): Promise<CachedDocument> {
+  const running = inFlight.get(key);
+  if (running) {
+    // Another call's download: if that caller gave up, this one downloads for itself.
+    try {
+      return await running;
+    } catch (e) {
+      if (signal?.aborted || !(e instanceof QindexError) || e.code !== ErrorCode.Cancelled) throw e;
+      return fetchText();
+    }
+  }
+  const started = fetchText().finally(() => inFlight.delete(key));
+  inFlight.set(key, started);
+  return started;
 }
 
 /** The whole text is held in memory to cut a window from it: a bigger download is refused, not buffered. */
