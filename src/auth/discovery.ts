@@ -8,6 +8,7 @@ import type { ServerMetadata } from 'openid-client';
 import { isLoopback } from '../config/loopback.js';
 import { ErrorCode, QindexError } from '../errors.js';
 import { networkCode } from './network.js';
+import { timeUpstream } from '../telemetry/aws.js';
 
 export type { ServerMetadata } from 'openid-client';
 
@@ -91,12 +92,14 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
   let status: number;
   let body: unknown;
   try {
-    const response = await fetch(url, {
-      headers: { accept: 'application/json' },
-      // A redirect elsewhere is not this issuer's document.
-      redirect: 'manual',
-      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
-    });
+    const response = await timeUpstream('idp', 'discovery', () =>
+      fetch(url, {
+        headers: { accept: 'application/json' },
+        // A redirect elsewhere is not this issuer's document.
+        redirect: 'manual',
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      }),
+    );
     status = response.status;
     body = await response.json().catch(() => undefined);
   } catch (e) {

@@ -10,6 +10,7 @@ import { decodeJwt } from 'jose';
 import { ErrorCode, QindexError } from '../errors.js';
 import { oidcError, withTokenTap, type Oidc } from './oidc.js';
 import { refreshExpiry, toTokenSet, type TokenSet } from './tokens.js';
+import { timeUpstream } from '../telemetry/aws.js';
 
 export interface RotatedToken {
   refreshToken: string;
@@ -57,7 +58,9 @@ export async function refreshGrant(
   for (let attempt = 1; ; attempt++) {
     let response: client.TokenEndpointResponse;
     try {
-      response = await withTokenTap(tap, () => client.refreshTokenGrant(configuration, refreshToken));
+      response = await timeUpstream('idp', 'refresh', () =>
+        withTokenTap(tap, () => client.refreshTokenGrant(configuration, refreshToken)),
+      );
     } catch (e) {
       const busy = busyAnswer(e);
       if (!busy) {
