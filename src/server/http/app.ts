@@ -22,7 +22,8 @@ import { requestLimits } from './stages/limits.js';
 import { requestLog } from './stages/log.js';
 import { createOriginPolicy, originGuard } from './stages/origin.js';
 import { routes } from './stages/routes.js';
-import { createHttpState, disposeHttpState, type HttpServerDeps } from './state.js';
+import { pathOf } from './stages/request.js';
+import { createHttpState, disposeHttpState, startConnector, type HttpServerDeps } from './state.js';
 import { startHttpTelemetry } from './telemetry.js';
 
 export type { HttpServerDeps } from './state.js';
@@ -41,7 +42,7 @@ export interface HttpServerHandle {
 export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps): Promise<HttpServerHandle> {
   const logger = deps.logger.child({ transport: 'http' });
   const state = createHttpState(config, deps, logger);
-  const { http, resource, sessions, users, inFlight, drain } = state;
+  const { http, sessions, users, inFlight, drain } = state;
   const { limits } = http;
 
   const server = createServer(connectionLimits(limits));
@@ -60,6 +61,16 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   }
   const observe = telemetry;
   const port = (server.address() as AddressInfo).port;
+  try {
+    // OAuth mode: our own authorization server, whose default resource names the port just bound.
+    await startConnector(state, config, port, logger);
+  } catch (e) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await observe.close();
+    await disposeHttpState(state);
+    throw e;
+  }
+  const { resource, connector } = state;
 
   // The stages, in the order a request meets them; each passes on or throws an HttpError.
   const route = routes({
@@ -69,7 +80,7 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
       ? {
           metadata: {
             paths: metadataPaths(resource),
-            document: protectedResourceMetadata(resource, config.idp.issuer),
+            document: protectedResourceMetadata(resource, state.authorizationServer),
           },
         }
       : {}),
@@ -105,6 +116,8 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
     try {
+      // The authorization server's own paths (OAuth mode) answer for themselves, in the OAuth error shape.
+      if (connector?.handles(pathOf(req))) return await connector.handle(req, res);
       const early = route(req);
       if (early) return send(res, early);
       origin(req);

@@ -11,6 +11,7 @@ import { ErrorCode, QindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { createQTransport } from '../../q/client.js';
 import type { ToolContext } from '../../tools/context.js';
+import type { Connector } from '../oauth/index.js';
 import { configuredBearerVerifier, type BearerVerifier } from './bearer.js';
 import type { CreateServer } from './endpoint.js';
 import {
@@ -45,8 +46,12 @@ export interface HttpState {
   http: HttpConfig;
   /** This server's resource URL (the audience of bearer tokens); '' in local mode. */
   resource: string;
-  /** Bearer mode only. */
+  /** Bearer and oauth mode. */
   verify: BearerVerifier | undefined;
+  /** The authorization server the protected-resource metadata names: the IdP, or ours in oauth mode. */
+  authorizationServer: string;
+  /** OAuth mode: this server's own authorization server, attached by startConnector once listening. */
+  connector: Connector | undefined;
   tenantOf: TenantResolver;
   users: UserCache<UserContext>;
   /** Local mode only: the signed-in user's context, its Q calls gated like a bearer user's. */
@@ -64,6 +69,7 @@ export interface HttpState {
 function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
   const http = config.http ?? HttpSchema.parse({});
   const bearer = http.auth === 'bearer';
+  const local = http.auth === 'none';
   if (bearer && !http.resource) {
     throw new QindexError(
       ErrorCode.ConfigInvalid,
@@ -73,7 +79,7 @@ function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
       },
     );
   }
-  if (!bearer && !deps.localContext) {
+  if (local && !deps.localContext) {
     throw new QindexError(
       ErrorCode.ConfigInvalid,
       'Local HTTP mode needs the signed-in user of the profile.',
@@ -81,7 +87,7 @@ function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
   }
   // Local mode has no authentication (a Host header is no credential): off loopback, anyone who can reach
   // the port would act as the signed-in user.
-  if (!bearer && !isLoopback(http.host)) {
+  if (local && !isLoopback(http.host)) {
     throw new QindexError(
       ErrorCode.ConfigInvalid,
       `Local HTTP mode (http.auth "none") serves the signed-in user without authentication, so it binds loopback only, not ${http.host}.`,
@@ -93,8 +99,17 @@ function servableHttp(config: QindexConfig, deps: HttpServerDeps): HttpConfig {
 
 export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logger: Logger): HttpState {
   const http = servableHttp(config, deps);
-  const bearer = http.auth === 'bearer';
+  const oauth = http.auth === 'oauth';
+  // Remote users, each with their own credentials: bearer tokens, or tokens of our own authorization server.
+  const bearer = http.auth === 'bearer' || oauth;
   const resource = http.resource ?? '';
+  // OAuth mode: the connector exists once the server listens (its default resource names the port).
+  const late: { connector?: Connector } = {};
+  const connector = () => {
+    if (!late.connector)
+      throw new QindexError(ErrorCode.Internal, 'The authorization server is not started.');
+    return late.connector;
+  };
   const { limits } = http;
 
   const shared =
@@ -106,7 +121,11 @@ export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logg
           marginSeconds: config.credentials.refreshMarginSeconds,
         })
       : undefined;
-  const verify = bearer ? configuredBearerVerifier(config.idp.issuer, http) : undefined;
+  const verify: BearerVerifier | undefined = oauth
+    ? (token) => connector().verify(token)
+    : bearer
+      ? configuredBearerVerifier(config.idp.issuer, http)
+      : undefined;
   const tenantOf = createTenantResolver(config);
   const qTransport = bearer ? createQTransport() : undefined;
   const makeUser =
@@ -116,6 +135,7 @@ export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logg
       ...(shared ? { shared } : {}),
       ...(qTransport ? { requestHandler: qTransport } : {}),
       ...(deps.baseCredentials ? { baseCredentials: deps.baseCredentials } : {}),
+      ...(oauth ? { freshIdToken: (latest: string) => connector().freshIdToken(latest) } : {}),
     });
 
   // Every Q call of a user passes here, whichever request (or abandoned connection) started it: the request
@@ -146,10 +166,12 @@ export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logg
     onEvict: (entry) => setTimeout(() => entry.context.dispose(), 60_000).unref(),
   });
 
-  return {
+  const state: HttpState = {
     http,
     resource,
     verify,
+    authorizationServer: config.idp.issuer,
+    connector: undefined,
     tenantOf,
     users,
     localContext: deps.localContext ? gated(deps.localContext, 'local') : undefined,
@@ -164,6 +186,35 @@ export function createHttpState(config: QindexConfig, deps: HttpServerDeps, logg
     shared,
     qTransport,
   };
+  lateConnectors.set(state, late);
+  return state;
+}
+
+const lateConnectors = new WeakMap<HttpState, { connector?: Connector }>();
+
+/**
+ * OAuth mode, once listening: starts this server's authorization server (loaded only now, so stdio and
+ * the other modes never load oidc-provider) and points the state's resource and metadata at it.
+ */
+export async function startConnector(
+  state: HttpState,
+  config: QindexConfig,
+  port: number,
+  logger: Logger,
+): Promise<void> {
+  if (state.http.auth !== 'oauth') return;
+  const { createConnector } = await import('../oauth/index.js');
+  const connector = await createConnector({
+    config,
+    http: state.http,
+    port,
+    logger,
+    tenantOf: state.tenantOf,
+  });
+  lateConnectors.get(state)!.connector = connector;
+  state.connector = connector;
+  state.resource = connector.resource;
+  state.authorizationServer = connector.issuer;
 }
 
 /** Takes down what `createHttpState` made, once no request can arrive any more (sessions first). */
@@ -172,4 +223,5 @@ export async function disposeHttpState(state: HttpState): Promise<void> {
   state.users.clear();
   state.qTransport?.destroy();
   await state.shared?.close();
+  await state.connector?.close();
 }
