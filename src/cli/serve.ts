@@ -9,6 +9,7 @@ import { createLogger, type LogLevel } from '../log.js';
 import { createMcpServer } from '../server/mcp.js';
 import { createDeferredContext } from '../server/deferred-context.js';
 import { serveStdio } from '../server/stdio.js';
+import { startProcessTelemetry } from '../telemetry/process.js';
 import { nodeSupportNotice, type CommandRunner } from './index.js';
 
 /** The usage text; the HTTP part comes with the HTTP transport's module, loaded only when asked for. */
@@ -53,6 +54,7 @@ export const serve: CommandRunner = {
       case 'stdio': {
         // The sign-in, identity and AWS stack loads once the handshake is answered, or on first use.
         const ctx = createDeferredContext(config, { logger });
+        await startProcessTelemetry(config.http?.audit);
         try {
           await serveStdio((era) => createMcpServer(ctx, { era }), { logger, onAnswered: () => ctx.warm() });
         } finally {
