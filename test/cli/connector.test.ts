@@ -5,6 +5,8 @@
  * none; SIGTERM to npm stops it and the URL stops answering.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/ensure-built.js';
 import { eventually } from '../helpers/eventually.js';
@@ -92,6 +94,16 @@ describe('npm run connector', () => {
     ).json()) as Record<string, unknown>;
     expect(upstream.issuer).toBe(ready.upstreamIssuer);
     expect(upstream).not.toHaveProperty('registration_endpoint');
+  });
+
+  it("README's section shows this command and each client's line, with the Inspector version npm start pins", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Remote connector (sandbox)\n'));
+    const pinned = /INSPECTOR = '([^']+)'/.exec(await readFile(join(ROOT, 'tools/start.ts'), 'utf8'))![1]!;
+    expect(section).toContain('`npm run connector`');
+    expect(section).toMatch(/claude mcp add --transport http qindex http:\/\/127\.0\.0\.1:\d+\/mcp/);
+    expect(section).toContain('"type": "http"');
+    expect(section).toContain(`npx -y ${pinned} --transport http --server-url http://127.0.0.1:`);
   });
 
   it('stops on SIGTERM', async () => {
