@@ -1,8 +1,8 @@
 /**
  * @module Upstream grants: per grant of ours, the user's upstream refresh token (sealed in the state store,
  * never handed out or logged) and whom it signs in. Every identity exchange takes a fresh upstream ID token
- * from it under the grant's lock (across replicas with Redis): the sign-in's own ID token once, then the
- * refresh grant, whose rotated refresh token is stored before it is used. A refused refresh (revoked,
+ * from its refresh grant under the grant's lock (across replicas with Redis); a rotated refresh token is
+ * stored before it is used. A refused refresh (revoked,
  * expired, user disabled) ends the grant: our tokens for it are revoked and the next request gets 401.
  */
 import { ErrorCode, QindexError, hasCode } from '../../errors.js';
@@ -12,9 +12,6 @@ import type { Upstream } from './upstream.js';
 
 export interface UpstreamGrant {
   refreshToken: string;
-  /** The sign-in's own ID token until its first use (single-use assertion), with its expiry (epoch s). */
-  idToken?: string;
-  idTokenExp?: number;
   subject: string;
   email?: string;
   /** The tenant claim of the upstream ID token, when it carries one. */
@@ -75,16 +72,6 @@ export function createGrants(deps: {
       return kv.withLock(grantName(grantId), async () => {
         const g = await read(grantName(grantId));
         if (!g) throw grantEnded();
-        const now = Math.floor(Date.now() / 1000);
-        if (g.idToken && (g.idTokenExp ?? 0) > now + 60) {
-          const { idToken } = g;
-          delete g.idToken;
-          delete g.idTokenExp;
-          await write(grantId, g);
-          return idToken;
-        }
-        delete g.idToken;
-        delete g.idTokenExp;
         try {
           const tokens = await upstream.refresh(g.refreshToken, async (rotated) => {
             // Stored before anything else: once the IdP answered, this is the grant's only refresh token.

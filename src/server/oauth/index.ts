@@ -114,6 +114,20 @@ export async function createConnector(o: ConnectorOptions): Promise<Connector> {
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
     grants.forget(grantId).catch(() => undefined);
   });
+  // The refusal's detail (e.g. "PKCE verification failed") names no token; the client got the error code.
+  for (const event of [
+    'grant.error',
+    'authorization.error',
+    'registration_create.error',
+    'revocation.error',
+  ]) {
+    provider.on(event, (_ctx: unknown, err: Error & { error_detail?: string }) => {
+      logger.debug(
+        { event, detail: err.error_detail ?? err.message },
+        'authorization server refused a request',
+      );
+    });
+  }
   provider.on('server_error', (_ctx: unknown, err: Error) => {
     logger.warn({ err: err.name }, 'authorization server error');
   });

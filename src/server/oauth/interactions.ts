@@ -89,8 +89,6 @@ export function createInteractions(o: InteractionOptions) {
       const pendingId = randomBytes(18).toString('base64url');
       await grants.savePending(pendingId, {
         refreshToken: tokens.refreshToken!,
-        idToken: tokens.idToken,
-        idTokenExp: tokens.claims.exp,
         subject: tokens.claims.sub,
         ...(typeof tokens.claims.email === 'string' ? { email: tokens.claims.email } : {}),
         ...(typeof claim === 'string' ? { tenant: claim } : {}),

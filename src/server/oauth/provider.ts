@@ -21,6 +21,8 @@ import type { ServerKeys } from './keys.js';
 import type { Kv } from './store.js';
 
 export const INTERACTION_PREFIX = '/oauth/interaction/';
+/** The one scope of this resource server: search the Q index as the signed-in user. */
+export const RESOURCE_SCOPE = 'mcp';
 
 export interface ProviderOptions {
   issuer: string;
@@ -165,7 +167,7 @@ export function createProvider(o: ProviderOptions): Provider {
           if (resource !== o.resource)
             throw new errors.InvalidTarget(`this server issues tokens for ${o.resource} only`);
           return {
-            scope: 'mcp',
+            scope: RESOURCE_SCOPE,
             audience: o.resource,
             accessTokenTTL: oauth.accessTokenSeconds,
             accessTokenFormat: 'jwt',
@@ -197,6 +199,12 @@ export function createProvider(o: ProviderOptions): Provider {
   const provider = new Provider(o.issuer, configuration);
   // An unknown path or method under /oauth/ answers in the OAuth error shape too, not Koa's text 404.
   provider.use(async (ctx, next) => {
+    // MCP clients often ask for no scope; a grant needs one, so a bare request asks for the resource's own.
+    if (ctx.method === 'GET' && ctx.path === '/oauth/authorize' && !ctx.query.scope) {
+      const query = new URLSearchParams(ctx.querystring);
+      query.set('scope', RESOURCE_SCOPE);
+      ctx.querystring = query.toString();
+    }
     await next();
     if (ctx.status === 404 && ctx.body === undefined) {
       ctx.status = 404;
