@@ -121,12 +121,13 @@ export async function createConnector(o: ConnectorOptions): Promise<Connector> {
     'registration_create.error',
     'revocation.error',
   ]) {
-    provider.on(event, (_ctx: unknown, err: Error & { error_detail?: string }) => {
+    const log = (_ctx: unknown, err: Error & { error_detail?: string }) =>
       logger.debug(
         { event, detail: err.error_detail ?? err.message },
         'authorization server refused a request',
       );
-    });
+    // One listener shape for events whose typings are split across overloads.
+    (provider.on as (e: string, l: typeof log) => void).call(provider, event, log);
   }
   provider.on('server_error', (_ctx: unknown, err: Error) => {
     logger.warn({ err: err.name }, 'authorization server error');
