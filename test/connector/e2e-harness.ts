@@ -99,15 +99,15 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A load balancer on `port` in front of replicas: each request goes to `target` (a replica index), or round
- * robin when `target` is undefined. Host and body pass through untouched, streams included.
+ * A load balancer on `port` in front of replicas: a request goes to the replica its `x-replica` header names
+ * (a test's sticky routing), else to `target`, else round robin. Host and body pass through, streams included.
  */
 export class LoadBalancer {
   target: number | undefined;
   private server?: Server;
   private next = 0;
   /** Requests each replica got. */
-  readonly served: number[] = [];
+  readonly served: number[];
 
   constructor(private readonly ports: number[]) {
     this.served = ports.map(() => 0);
@@ -115,7 +115,8 @@ export class LoadBalancer {
 
   async start(port: number): Promise<void> {
     this.server = createServer((req, res) => {
-      const i = this.target ?? this.next++ % this.ports.length;
+      const pinned = req.headers['x-replica'];
+      const i = pinned !== undefined ? Number(pinned) : (this.target ?? this.next++ % this.ports.length);
       this.served[i]!++;
       const upstream = request(
         { host: '127.0.0.1', port: this.ports[i], method: req.method, path: req.url, headers: req.headers },

@@ -210,9 +210,16 @@ export interface OAuthConnection {
   transport: StreamableHTTPClientTransport;
 }
 
-const newConnection = (url: string, provider: OAuthClientProvider): OAuthConnection => ({
+const newConnection = (
+  url: string,
+  provider: OAuthClientProvider,
+  headers?: Record<string, string>,
+): OAuthConnection => ({
   client: new Client({ name: 'e2e-oauth', version: '1.0.0' }),
-  transport: new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }),
+  transport: new StreamableHTTPClientTransport(new URL(url), {
+    authProvider: provider,
+    ...(headers ? { requestInit: { headers } } : {}),
+  }),
 });
 
 /**
@@ -222,8 +229,9 @@ const newConnection = (url: string, provider: OAuthClientProvider): OAuthConnect
 export async function connectWithOAuth(
   mcpUrl: string,
   provider: BrowserOAuthProvider,
+  headers?: Record<string, string>,
 ): Promise<OAuthConnection> {
-  let first = newConnection(mcpUrl, provider);
+  let first = newConnection(mcpUrl, provider, headers);
   try {
     await first.client.connect(first.transport);
     return first; // tokens were already there
@@ -233,7 +241,7 @@ export async function connectWithOAuth(
   if (!provider.callback) throw new Error('the SDK asked for no authorization');
   await first.transport.finishAuth(provider.callback);
   await first.transport.close().catch(() => undefined);
-  first = newConnection(mcpUrl, provider);
+  first = newConnection(mcpUrl, provider, headers);
   await first.client.connect(first.transport);
   return first;
 }
