@@ -1,5 +1,5 @@
 /**
- * @module Builds the CLI into dist/ unless dist/src/cli.js is newer than every file in src/. Used by
+ * @module Builds the CLI into dist/ (tsc, then the bundle of tools/build-cli.ts) unless dist/src/cli.js is newer than every file in src/. Used by
  * `npm start`, `npm run demo`, the MCP tests and the stdio bench; a lock keeps parallel callers from
  * compiling at the same time.
  */
@@ -9,6 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import lockfile from 'proper-lockfile';
+import { buildCli } from './build-cli.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist/src/cli.js');
@@ -30,6 +31,8 @@ export async function ensureBuilt(): Promise<void> {
       // Type errors still emit JavaScript; only a missing CLI is fatal.
       if (!(await stat(CLI).catch(() => undefined))) throw e;
     }
+    // As `npm run build`: the bundled CLI over tsc's dist/src/cli.js, which tests and benches run.
+    await buildCli(ROOT);
   } finally {
     await release();
   }
