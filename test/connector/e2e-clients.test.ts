@@ -120,7 +120,8 @@ describe('connector: any MCP client connects by URL alone', () => {
 
   it('pre-registered: bob (a manager) sees the Acme business review that alice does not', async () => {
     const bob = await signIn({ kind: 'preregistered', clientId: PRE.clientId }, 'bob', preRedirect);
-    expect(bob.provider.pageTexts.join('\n')).toContain(PRE.name);
+    // The client id is the operator's, used as configured (no registration, no metadata fetch).
+    expect(bob.provider.clientInformation()?.client_id).toBe(PRE.clientId);
     expect(await searchTitles(bob, 'Acme quarterly business review anvils')).toContain(ACME_MANAGERS);
     const alice = connections[0]!;
     expect(await searchTitles(alice, 'Acme quarterly business review anvils')).not.toContain(ACME_MANAGERS);

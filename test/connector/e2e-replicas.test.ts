@@ -50,6 +50,9 @@ beforeAll(async () => {
   const shared = {
     http: {
       resource: publicUrl,
+      // Behind the load balancer the replicas see its Host and Origin, as behind any proxy.
+      allowedHosts: [`127.0.0.1:${port}`],
+      allowedOrigins: [origin],
       redisUrl: redis.url,
       cacheKey,
       oauth: { issuer: origin, registration: { policy: 'open' as const } },
