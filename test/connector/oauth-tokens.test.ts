@@ -8,13 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { connect, search } from '../http/harness.js';
 import { startConnector, type ConnectorServer } from './e2e-harness.js';
+import { signInByFetch } from './oauth-fetch-browser.js';
 
 const sandbox = useSandbox();
 let dir: string;
@@ -48,67 +48,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A browser without a browser: follows redirects, keeps cookies per origin, fills the login and consent forms. */
-async function signIn(username: string, options: { consent?: 'allow' | 'deny'; sawConsent?: string[] } = {}) {
+function signIn(username: string, options: { consent?: 'allow' | 'deny'; sawConsent?: string[] } = {}) {
   const user = sandbox().description.users.find((u) => u.username === username)!;
-  const jar = new Map<string, Map<string, string>>();
-  const verifier = randomBytes(32).toString('base64url');
-  const url = new URL(`${origin}/oauth/authorize`);
-  for (const [k, v] of Object.entries({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: REDIRECT,
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    state: 'st',
-    resource: mcp,
-  }))
-    url.searchParams.set(k, v);
-  let next: { url: URL; init?: RequestInit } = { url };
-  for (let step = 0; step < 20; step++) {
-    const cookies = jar.get(next.url.origin) ?? new Map<string, string>();
-    const res = await fetch(next.url, {
-      ...next.init,
-      redirect: 'manual',
-      headers: {
-        ...(next.init?.headers as Record<string, string>),
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-      },
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    jar.set(next.url.origin, cookies);
-    const location = res.headers.get('location');
-    if (location) {
-      const to = new URL(location, next.url);
-      if (to.origin + to.pathname === REDIRECT) {
-        if (to.searchParams.get('error') && options.consent !== 'deny')
-          throw new Error(`refused: ${to.search}`);
-        return { params: to.searchParams, verifier };
-      }
-      next = { url: to };
-      continue;
-    }
-    const html = await res.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1]?.replace(/&amp;/g, '&');
-    if (!action) throw new Error(`stuck at ${next.url.href} (${res.status}): ${html.slice(0, 300)}`);
-    const post = (body: Record<string, string>) => ({
-      url: new URL(action, next.url),
-      init: {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(body).toString(),
-      },
-    });
-    if (html.includes('id="allow"')) {
-      options.sawConsent?.push(html);
-      next = post({ decision: options.consent ?? 'allow' });
-    } else next = post({ login: user.username, password: user.password });
-  }
-  throw new Error('too many steps');
+  return signInByFetch({ origin, clientId, redirectUri: REDIRECT, resource: mcp, user, ...options });
 }
 
 const token = async (body: Record<string, string>) => {
