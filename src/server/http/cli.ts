@@ -21,6 +21,7 @@ export const HTTP_USAGE = `HTTP transport (--transport http):
   --stateless            No sessions: any replica serves any request (scale-out)
   --redis-url <url>      Shared encrypted credential cache (key from QINDEX_CACHE_KEY)
   --allowed-origin <o>   An allowed Origin (repeatable); --allowed-host <h> likewise for Host
+  --metrics-port <n>     Prometheus /metrics on its own loopback listener (http.metricsHost)
   See docs/http.md.
 `;
 
@@ -47,6 +48,7 @@ export async function runHttpTransport(
   });
   // The one line on stderr a person or a supervisor reads to find the endpoint.
   process.stderr.write(`qindex-mcp: MCP endpoint ${handle.url}\n`);
+  if (handle.metricsUrl) process.stderr.write(`qindex-mcp: metrics ${handle.metricsUrl}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
