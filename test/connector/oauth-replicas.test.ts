@@ -1,0 +1,148 @@
+/**
+ * @module Two connector replicas sharing one Redis behind one public URL (issue 13): a sign-in whose steps
+ * land on either replica completes (keys, cookies, interactions and clients are shared), a user signed in
+ * through A is served by B with one identity exchange in total, and the upstream refresh token rotates under
+ * the grant's Redis lock: concurrent fresh-ID-token calls on two replicas with a strictly rotating pool all
+ * succeed and leave the grant alive.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { createTenantResolver } from '../../src/server/http/tenants.js';
+import { createConnector, type Connector } from '../../src/server/oauth/index.js';
+import { controlClient } from '../../tools/sandbox/control-client.js';
+import { useSandbox } from '../helpers/sandbox.js';
+import { connect, search } from '../http/harness.js';
+import { startRedis, type RedisServer } from '../http/redis.js';
+import {
+  connectorConfig,
+  freePort,
+  LoadBalancer,
+  startConnector,
+  type ConnectorServer,
+} from './e2e-harness.js';
+import { signInByFetch } from './oauth-fetch-browser.js';
+
+const sandbox = useSandbox();
+let dir: string;
+let redis: RedisServer;
+let lb: LoadBalancer;
+let replicas: ConnectorServer[] = [];
+let resource: string;
+let overrides: Parameters<typeof connectorConfig>[1];
+const REDIRECT = 'http://127.0.0.1:7777/callback';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'qindex-oauth-'));
+  process.env.QINDEX_CONFIG_DIR = dir;
+  redis = await startRedis();
+  const port = await freePort();
+  resource = `http://127.0.0.1:${port}/mcp`;
+  overrides = {
+    http: {
+      resource,
+      allowedHosts: [`127.0.0.1:${port}`],
+      redisUrl: redis.url,
+      cacheKey: randomBytes(32).toString('base64'),
+    },
+  };
+  replicas = [await startConnector(sandbox(), overrides), await startConnector(sandbox(), overrides)];
+  lb = new LoadBalancer(replicas.map((r) => new URL(r.server.url).port).map(Number));
+  await lb.start(port);
+});
+afterAll(async () => {
+  await lb?.stop();
+  await Promise.all(replicas.map((r) => r.close()));
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function registerAndSignIn(username: string) {
+  const origin = new URL(resource).origin;
+  const res = await fetch(`${origin}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      redirect_uris: [REDIRECT],
+      client_name: 'Replica agent',
+      token_endpoint_auth_method: 'none',
+    }),
+  });
+  const clientId = ((await res.json()) as { client_id: string }).client_id;
+  const user = sandbox().description.users.find((u) => u.username === username)!;
+  const { params, verifier } = await signInByFetch({
+    origin,
+    clientId,
+    redirectUri: REDIRECT,
+    resource,
+    user,
+  });
+  const tokens = await fetch(`${origin}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      code: params.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT,
+    }).toString(),
+  });
+  expect(tokens.status).toBe(200);
+  return (await tokens.json()) as { access_token: string; refresh_token: string };
+}
+
+describe('two replicas sharing Redis', () => {
+  it('a sign-in spread over both replicas works; the user is served by either with one exchange in total', async () => {
+    lb.target = undefined; // round robin: every step of the sign-in may land on the other replica
+    const tokens = await registerAndSignIn('alice');
+    expect(lb.served[0]).toBeGreaterThan(0);
+    expect(lb.served[1]).toBeGreaterThan(0);
+    const control = controlClient(sandbox().description.control);
+    const before = (await control.counters())['sso-oauth:CreateTokenWithIAM'] ?? 0;
+    for (const target of [0, 1]) {
+      lb.target = target;
+      const { client } = await connect(resource, tokens.access_token);
+      const found = await search(client, 'onboarding');
+      expect(found.isError, found.text).toBe(false);
+      await client.close();
+    }
+    expect((await control.counters())['sso-oauth:CreateTokenWithIAM']).toBe(before + 1);
+  });
+
+  it('rotates the upstream refresh token under the Redis lock: concurrent calls on two replicas never lose the grant', async () => {
+    const control = controlClient(sandbox().description.control);
+    await control.setSwitches({ cognitoRotateRefreshTokens: true });
+    lb.target = undefined;
+    const tokens = await registerAndSignIn('bob');
+    // Two more replicas' connectors over the same Redis, called directly (no credential cache between).
+    const config = connectorConfig(sandbox(), overrides);
+    const make = () =>
+      createConnector({
+        config,
+        http: config.http!,
+        port: 0,
+        logger: createLogger({ level: 'silent' }),
+        tenantOf: createTenantResolver(config),
+      });
+    const both: Connector[] = [await make(), await make()];
+    try {
+      const calls = Array.from({ length: 8 }, (_, i) => both[i % 2]!.freshIdToken(tokens.access_token));
+      const idTokens = await Promise.all(calls);
+      expect(new Set(idTokens).size).toBe(idTokens.length);
+      // The grant is alive: one more fresh token, and our access token still verifies.
+      await both[0]!.freshIdToken(tokens.access_token);
+      await expect(both[1]!.verify(tokens.access_token)).resolves.toMatchObject({
+        issuer: config.idp.issuer,
+      });
+      // Never an upstream token in what an MCP client got.
+      for (const t of idTokens) expect(JSON.stringify(tokens)).not.toContain(t);
+    } finally {
+      await control.setSwitches({ cognitoRotateRefreshTokens: false });
+      await Promise.all(both.map((c) => c.close()));
+    }
+  });
+});
