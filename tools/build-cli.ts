@@ -31,8 +31,8 @@ export async function buildCli(root: string): Promise<void> {
     banner: {
       js: "import { createRequire as __qindexRequire } from 'node:module'; const require = __qindexRequire(import.meta.url);",
     },
-    minifySyntax: true,
-    minifyWhitespace: true,
+    // Not minified: stack traces stay readable, and each import stays a statement of its own line
+    // (test/release/package.test.ts reads them).
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -200,8 +200,10 @@ async function jsFiles(dir: string): Promise<string[]> {
 function importsOf(source: string): string[] {
   const specs = new Set<string>();
   for (const re of [
-    /\bfrom\s+['"]([^'"]+)['"]/g,
-    /\bimport\s+['"]([^'"]+)['"]/g,
+    // Statements at the start of a line (as tsc and the bundler write them), not an error message's
+    // example inside a bundled package's string.
+    /^(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/gm,
+    /^import\s*['"]([^'"]+)['"]/gm,
     /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
   ])
     for (const m of source.matchAll(re)) specs.add(m[1]!);
