@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { createTenantResolver } from '../../src/server/http/tenants.js';
@@ -143,6 +144,56 @@ describe('two replicas sharing Redis', () => {
     } finally {
       await control.setSwitches({ cognitoRotateRefreshTokens: false });
       await Promise.all(both.map((c) => c.close()));
+    }
+  });
+
+  it('a half-finished sign-in leaves only entries that expire within signInSeconds, all sealed', async () => {
+    const origin = new URL(resource).origin;
+    const reg = await fetch(`${origin}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
+    });
+    const clientId = ((await reg.json()) as { client_id: string }).client_id;
+    const db = new Redis(redis.url);
+    try {
+      const before = new Set(await db.keys('*'));
+      const url = new URL(`${origin}/oauth/authorize`);
+      const query = {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        resource,
+      };
+      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+      const first = await fetch(url, { redirect: 'manual' });
+      const cookie = first.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      const toIdp = await fetch(new URL(first.headers.get('location')!, origin), {
+        redirect: 'manual',
+        headers: { cookie },
+      });
+      expect(new URL(toIdp.headers.get('location')!).origin).toBe(
+        new URL(sandbox().description.cognito.issuer).origin,
+      );
+      // The user walks away at the IdP's login page.
+      const added = (await db.keys('*')).filter((k) => !before.has(k));
+      expect(added.length).toBeGreaterThan(0);
+      const signInSeconds = connectorConfig(sandbox(), overrides).http!.oauth.signInSeconds;
+      for (const key of added) {
+        const ttl = await db.ttl(key);
+        expect(ttl, key).toBeGreaterThan(0);
+        expect(ttl, key).toBeLessThanOrEqual(signInSeconds);
+        expect(key).toMatch(/^qindex:oauth:[\w-]+$/); // an HMAC, never an id or a token
+        const value = (await db.type(key)) === 'string' ? await db.get(key) : '';
+        expect(value).not.toContain(clientId);
+      }
+    } finally {
+      db.disconnect();
     }
   });
 });

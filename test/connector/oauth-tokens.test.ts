@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { connect, search } from '../http/harness.js';
-import { startConnector, type ConnectorServer } from './e2e-harness.js';
+import { sandboxSecrets, startConnector, type ConnectorServer } from './e2e-harness.js';
 import { signInByFetch } from './oauth-fetch-browser.js';
 
 const sandbox = useSandbox();
@@ -201,5 +201,18 @@ describe('connector tokens', () => {
     expect((await token({ grant_type: 'refresh_token', refresh_token: got.refresh_token! })).body.error).toBe(
       'invalid_grant',
     );
+  });
+
+  it('consent denied: the client gets access_denied and no code', async () => {
+    const { params } = await signIn('bob', { consent: 'deny' });
+    expect(params.get('error')).toBe('access_denied');
+    expect(params.get('code')).toBeNull();
+    expect(params.get('iss')).toBe(origin);
+  });
+
+  it('canary: no upstream token, client secret or AWS secret in what the server logged', () => {
+    const logs = connector.logs.join('\n');
+    expect(logs).toContain('authorization server refused a request');
+    for (const secret of sandboxSecrets(sandbox())) expect(logs).not.toContain(secret);
   });
 });
