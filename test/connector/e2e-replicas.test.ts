@@ -107,6 +107,44 @@ describe('connector replicas sharing Redis', () => {
     expect((await control().counters())[EXCHANGE]).toBe(1);
   });
 
+  it("upstream rotation on, a new user's first calls land on both replicas at once: one exchange, the grant survives", async () => {
+    await control().reset();
+    await control().setSwitches({ cognitoRotateRefreshTokens: true });
+    const r = new LoopbackRedirect();
+    await r.start();
+    const bob = new BrowserOAuthProvider(
+      browser,
+      r,
+      { kind: 'dcr' },
+      { username: 'bob', password: 'bob-pw' },
+    );
+    try {
+      lb.target = 0;
+      const onA = await connectWithOAuth(publicUrl, bob, { 'x-replica': '0' });
+      lb.target = undefined;
+      const onB = await connectWithOAuth(publicUrl, bob, { 'x-replica': '1' });
+      connections.push(onA, onB);
+      // No credentials cached yet: both replicas want an exchange (a fresh upstream ID token) at the same time.
+      const first = await Promise.all([onA, onB, onA, onB].map((c) => search(c.client, 'Acme rocket sled')));
+      for (const x of first) {
+        seen.push(x.text);
+        expect(x.isError, x.text).toBe(false);
+      }
+      expect(await titles(onB)).toContain(ACME);
+      expect(await titles(onA)).toContain(ACME);
+      const records = await control().assertions();
+      expect(records.length).toBeGreaterThanOrEqual(1);
+      for (const x of records) expect(x.outcome).toBe('ok');
+      // Both replicas' concurrent first calls made one exchange, its assertion from a (rotating) refresh grant
+      // after the code grant.
+      const counters = await control().counters();
+      expect(counters[EXCHANGE]).toBe(1);
+      expect(counters['cognito:token']).toBeGreaterThanOrEqual(2);
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('upstream rotation on, concurrent calls on both replicas each re-exchanging: the grant survives', async () => {
     await control().reset();
     await control().setSwitches({ cognitoRotateRefreshTokens: true });
