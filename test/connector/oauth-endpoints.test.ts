@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { createMcpServer } from '../../src/server/mcp.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
@@ -17,6 +17,9 @@ import { useSandbox } from '../helpers/sandbox.js';
 const sandbox = useSandbox();
 let dir: string;
 const servers: HttpServerHandle[] = [];
+
+// stdout is the JSON-RPC channel over stdio: oidc-provider's notices (console.info/log) must never be printed.
+const stdout = [vi.spyOn(console, 'info'), vi.spyOn(console, 'log')];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'qindex-oauth-'));
@@ -257,5 +260,12 @@ describe('oauth mode: dynamic registration policy', () => {
     const right = await register(origin, client, secret);
     expect(right.status).toBe(201);
     expect(typeof right.body.client_id).toBe('string');
+  });
+});
+
+describe('stdout', () => {
+  it('oidc-provider printed no notice on stdout through all of the above', () => {
+    const printed = stdout.flatMap((spy) => spy.mock.calls.map((c) => String(c[0])));
+    expect(printed.filter((line) => line.includes('oidc-provider'))).toEqual([]);
   });
 });
