@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/ensure-built.js';
 import { eventually } from '../helpers/eventually.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { BrowserOAuthProvider, LoopbackRedirect, connectWithOAuth } from '../helpers/oauth-client.js';
+import { search } from '../http/harness.js';
 import { tempDir } from '../auth/helpers.js';
 
 interface Ready {
@@ -94,6 +97,24 @@ describe('npm run connector', () => {
     ).json()) as Record<string, unknown>;
     expect(upstream.issuer).toBe(ready.upstreamIssuer);
     expect(upstream).not.toHaveProperty('registration_endpoint');
+  });
+
+  it('an MCP client with only the URL signs in (DCR, Chromium) as a printed user and searches', async () => {
+    const browser = await launchChromium();
+    const redirect = new LoopbackRedirect();
+    await redirect.start();
+    try {
+      const user = ready.users.find((u) => u.username === 'alice')!;
+      const provider = new BrowserOAuthProvider(browser, redirect, { kind: 'dcr' }, user);
+      const { client } = await connectWithOAuth(ready.mcpUrl, provider);
+      const result = await search(client, 'Acme rocket sled safety procedure');
+      expect(result.isError, result.text).toBe(false);
+      expect(result.titles).toContain('Acme Rocket Sled Safety Procedure');
+      await client.close();
+    } finally {
+      await browser.close();
+      await redirect.stop();
+    }
   });
 
   it("README's section shows this command and each client's line, with the Inspector version npm start pins", async () => {
