@@ -42,6 +42,12 @@ export function crossFieldRules(config: RuleInput, ctx: z.RefinementCtx<RuleInpu
       'http.auth "oauth" off loopback needs it: this server\'s public URL (e.g. https://mcp.example.com/mcp), the audience of the tokens it issues and the origin of its issuer',
     );
   }
+  if (oauth && http.oauth.issuer && new URL(http.oauth.issuer).pathname !== '/') {
+    issue(
+      'http.oauth.issuer',
+      'the authorization server serves /oauth/* and /.well-known/* at the root of its origin, so its issuer is an origin without a path (e.g. https://mcp.example.com)',
+    );
+  }
   if (oauth && http.oauth.registration.policy === 'token' && !http.oauth.registration.initialAccessToken) {
     issue(
       'http.oauth.registration.initialAccessToken',

@@ -107,6 +107,33 @@ describe('rules across fields', () => {
     expect(bearer.http).toMatchObject({ host: '0.0.0.0', auth: 'bearer' });
   });
 
+  it('oauth mode: a resource off loopback, an origin issuer, a token for policy "token"; tenants allowed', async () => {
+    const path = await fileWith({
+      ...base(),
+      http: {
+        auth: 'oauth',
+        host: '0.0.0.0',
+        oauth: { issuer: 'https://mcp.example.com/as', registration: { policy: 'token' } },
+      },
+    });
+    const message = await configError(loadConfig({ configPath: path, env: {} }, { require: 'all' }));
+    expect(message).toContain('http.resource is missing: http.auth "oauth" off loopback needs it');
+    expect(message).toContain('http.oauth.issuer');
+    expect(message).toContain('without a path');
+    expect(message).toContain('http.oauth.registration.initialAccessToken is missing');
+    // On loopback with the token from its variable, and tenants, it loads.
+    const good = await fileWith({
+      ...base(),
+      mode: dataAccessor(),
+      http: { auth: 'oauth', oauth: { registration: { policy: 'token' } }, tenants: { acme: tenant } },
+    });
+    const config = await loadConfig(
+      { configPath: good, env: { QINDEX_OAUTH_REGISTRATION_TOKEN: 'initial-access-token-0123456789' } },
+      { require: 'all' },
+    );
+    expect(config.http?.oauth.registration.initialAccessToken).toBe('initial-access-token-0123456789');
+  });
+
   it('tenants need data-accessor mode and bearer auth', async () => {
     const path = await fileWith({ ...base(), http: { tenants: { acme: tenant } } });
     const message = await configError(loadConfig({ configPath: path, env: {} }, { require: 'all' }));

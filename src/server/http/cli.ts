@@ -16,7 +16,8 @@ export { httpFlagOptions } from '../../config/flags.js';
 export const HTTP_USAGE = `HTTP transport (--transport http):
   --host <addr>          Address to bind (default 127.0.0.1)
   --port <n>             Port (default 8765; 0 picks a free one)
-  --auth none|bearer     none: the profile's signed-in user (default); bearer: a JWT per request
+  --auth none|bearer|oauth  none: the profile's signed-in user (default); bearer: a JWT per request;
+                         oauth: this server signs MCP clients in at the IdP (its own OAuth server)
   --resource <url>       This server's public URL = the audience bearer tokens must carry
   --stateless            No sessions: any replica serves any request (scale-out)
   --redis-url <url>      Shared encrypted credential cache (key from QINDEX_CACHE_KEY)

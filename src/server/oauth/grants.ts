@@ -81,7 +81,9 @@ export function createGrants(deps: {
           if (tokens.claims.sub !== g.subject) throw grantEnded();
           return tokens.idToken;
         } catch (e) {
-          if (hasCode(e, ErrorCode.LoginExpired) || hasCode(e, ErrorCode.WrongClient)) {
+          // Only the IdP's "no" to this grant ends it: a client misconfiguration (invalid_client) or an
+          // outage is the operator's to fix, and must not sign every user out.
+          if (hasCode(e, ErrorCode.LoginExpired)) {
             logger.info({ grant: grantId.slice(0, 8) }, 'upstream refresh refused: the grant ends');
             await kv.del(grantName(grantId));
             await deps.revoke(grantId);
