@@ -110,11 +110,22 @@ export interface QClientDeps {
 }
 
 /**
+ * The SDK's HTTP/2 handler, except that Chat's event streams ride the shared session too: the handler
+ * gives every event stream a session of its own (a new TCP + TLS connection per streamed chat) when
+ * the command marks itself one, and a send's own options take precedence over that mark.
+ */
+class SharedSessionHandler extends NodeHttp2Handler {
+  override handle(...[request, options]: Parameters<NodeHttp2Handler['handle']>) {
+    return super.handle(request, { ...options, isEventStream: false });
+  }
+}
+
+/**
  * One HTTP/2 connection pool for many Q clients: the credentials differ per user, the connections need
  * not. Sessions carry up to 100 concurrent streams before another is opened.
  */
 export function createQTransport(): NodeHttp2Handler {
-  return new NodeHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: 100 });
+  return new SharedSessionHandler({ disableConcurrentStreams: false, maxConcurrentStreams: 100 });
 }
 
 /** Internals shared by chat.ts and document.ts. */
@@ -137,9 +148,9 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
     // retry.ts owns retries: it knows when a stream may be repeated and when to renew the session.
     maxAttempts: 1,
     // The qbusiness client's default opens a new HTTP/2 connection (TCP + TLS) for every call; one shared
-    // session with concurrent streams keeps a tool call close to the cost of the Q call itself. Chat's
-    // event streams still get a session of their own (the SDK isolates event streams regardless).
-    requestHandler: deps.requestHandler ?? { disableConcurrentStreams: false },
+    // session with concurrent streams keeps a tool call close to the cost of the Q call itself, Chat's
+    // event streams included (see SharedSessionHandler).
+    requestHandler: deps.requestHandler ?? new SharedSessionHandler({ disableConcurrentStreams: false }),
     // The SDK's own notices (e.g. on a failed Chat stream) as JSON log lines, not console text on stderr.
     logger: sdkLogger(deps.logger),
   });

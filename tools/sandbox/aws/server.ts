@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { World } from '../world.js';
-import type { SandboxState } from '../state.js';
+import { countCall, type SandboxState } from '../state.js';
 import type { IdpKeys } from '../idp/keys.js';
 import { listen } from '../index.js';
 import { authError, restJsonError } from './errors.js';
@@ -107,6 +107,8 @@ export async function startAwsEmulator(deps: {
   const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1000 } });
   h2.on('stream', (stream, headers) => onExchange(http2Exchange(stream, headers)));
   h2.on('sessionError', () => undefined);
+  // Counted: clients should reuse their HTTP/2 connections (streamed chats included).
+  h2.on('session', () => countCall(state, 'aws:http2-sessions'));
   h1.on('clientError', (_err, socket) => socket.destroy());
 
   // noDelay: without it Nagle and delayed ACKs stall every small response by ~40 ms.
