@@ -85,9 +85,15 @@ describe('metrics and audit of a bearer-mode server', () => {
       expect((await search(client, `${CANARY} refused`)).isError).toBe(true);
       await client.close();
     }
-    // Refusals: no token (401) and an unknown path (404).
+    // Refusals: no token (401), a web page's Origin (403), a body over http.limits.maxBodyBytes (413).
     expect((await post(server.url, initializeBody)).status).toBe(401);
     expect((await post(server.url, initializeBody)).status).toBe(401);
+    expect((await post(server.url, initializeBody, { origin: 'https://evil.example' })).status).toBe(403);
+    const big = JSON.stringify({ ...initializeBody, pad: 'x'.repeat(1_100_000) });
+    const tooBig = await post(server.url, big, { authorization: `Bearer ${tokens.get('alice')}` }).catch(
+      () => undefined,
+    );
+    if (tooBig) expect(tooBig.status).toBe(413);
 
     const after = await control.counters();
     const upstream = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
@@ -136,6 +142,8 @@ describe('metrics and audit of a bearer-mode server', () => {
     expect(sample(m, 'qindex_credential_cache_events_total', { event: 'miss' })).toBe(users.length);
     expect(sample(m, 'qindex_credential_cache_events_total', { event: 'hit' })).toBeGreaterThan(0);
     expect(sample(m, 'qindex_http_responses_total', { status: '401' })).toBe(2);
+    expect(sample(m, 'qindex_http_responses_total', { status: '403' })).toBe(1);
+    expect(sample(m, 'qindex_http_responses_total', { status: '413' })).toBe(1);
     expect(sample(m, 'qindex_cached_users', {})).toBe(users.length);
     expect(sample(m, 'qindex_in_flight', {})).toBe(0);
     expect(m.some((s) => s.name === 'qindex_sessions')).toBe(true);
