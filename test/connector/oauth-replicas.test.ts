@@ -196,4 +196,32 @@ describe('two replicas sharing Redis', () => {
       db.disconnect();
     }
   });
+
+  it('every AWS session expiring at once: concurrent re-exchanges on both replicas, each from a rotated upstream refresh, keep the grant', async () => {
+    const control = controlClient(sandbox().description.control);
+    lb.target = undefined;
+    const tokens = await registerAndSignIn('dave');
+    // 2026-era clients have no sessions, so each call may land on either replica.
+    const clients = [
+      (await connect(resource, tokens.access_token, { era: 'modern' })).client,
+      (await connect(resource, tokens.access_token, { era: 'modern' })).client,
+    ];
+    await control.setSwitches({ cognitoRotateRefreshTokens: true });
+    try {
+      const before = (await control.counters())['sso-oauth:CreateTokenWithIAM'] ?? 0;
+      for (let round = 0; round < 3; round++) {
+        await control.expireSessions();
+        const results = await Promise.all([0, 1, 0, 1, 0, 1].map((i) => search(clients[i]!, 'onboarding')));
+        for (const r of results) expect(r.isError, `round ${round}: ${r.text}`).toBe(false);
+      }
+      // At least one re-exchange per round, each with an assertion the pool issued to its client.
+      expect((await control.counters())['sso-oauth:CreateTokenWithIAM']).toBeGreaterThanOrEqual(before + 3);
+      const pool = sandbox().description.cognito;
+      for (const r of await control.assertions())
+        expect(r).toMatchObject({ iss: pool.issuer, aud: [pool.clientId] });
+    } finally {
+      await control.setSwitches({ cognitoRotateRefreshTokens: false });
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
 });
