@@ -10,8 +10,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-/** @napi-rs/keyring loads a native addon; `open` runs the xdg-open script it ships; oidc-provider reads its own package files. */
-export const EXTERNAL = ['@napi-rs/keyring', 'open', 'oidc-provider'];
+/**
+ * @napi-rs/keyring loads a native addon; `open` runs the xdg-open script it ships; oidc-provider reads
+ * its own package files; @opentelemetry/api is the one instance an operator's OTel preload registers with.
+ */
+export const EXTERNAL = ['@napi-rs/keyring', 'open', 'oidc-provider', '@opentelemetry/api'];
 
 export async function buildCli(root: string): Promise<void> {
   const outdir = join(root, 'dist/src');
