@@ -93,7 +93,9 @@ async function ownExchange(
   opts: FetchOptions,
   marginSeconds: number,
 ): Promise<Stored> {
-  if (opts.refused) exchange.invalidate?.(opts.refused);
+  // Whatever this replica's own exchange still holds is no newer than the refused credentials (those
+  // may have come from another replica through Redis), so it is dropped too, not only when it is them.
+  if (opts.refused) exchange.invalidate?.();
   const credentials = await exchange(opts.forceRefresh ? { forceRefresh: true } : undefined);
   return {
     credentials,
