@@ -159,6 +159,20 @@ describe('oauth mode: discovery, registration and the authorization request', ()
     expect(upstream.searchParams.get('state')).not.toBe('st-123');
   });
 
+  it('takes the registered loopback redirect on another port (RFC 8252), and a custom-scheme client', async () => {
+    const res = await fetch(
+      authorizeUrl(origin, mcp, { client_id: clientId, redirect_uri: 'http://127.0.0.1:9999/callback' }),
+      { redirect: 'manual' },
+    );
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!, origin).pathname).toMatch(/^\/oauth\/interaction\//);
+    const custom = await register(origin, {
+      ...client,
+      redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'],
+    });
+    expect(custom.status).toBe(201);
+  });
+
   it('refuses a redirect URI the client did not register, without redirecting', async () => {
     const res = await fetch(
       authorizeUrl(origin, mcp, { client_id: clientId, redirect_uri: 'https://evil.example/cb' }),

@@ -111,6 +111,9 @@ export function createProvider(o: ProviderOptions): Provider {
     claims: { openid: ['sub'] },
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
     clientDefaults: {
+      // MCP clients are native apps or servers: "native" takes loopback redirects on any port (RFC 8252
+      // §7.3) and custom schemes as well as https; a client may still register as "web".
+      application_type: 'native',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
