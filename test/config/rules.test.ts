@@ -254,7 +254,17 @@ describe('settings once read outside src/config', () => {
 
   it('commands other than serve and doctor do not take the HTTP flags', () => {
     expect(Object.keys(httpFlagOptions).sort()).toEqual(
-      ['allowed-host', 'allowed-origin', 'auth', 'host', 'port', 'redis-url', 'resource', 'stateless'].sort(),
+      [
+        'allowed-host',
+        'allowed-origin',
+        'auth',
+        'host',
+        'metrics-port',
+        'port',
+        'redis-url',
+        'resource',
+        'stateless',
+      ].sort(),
     );
     for (const flag of Object.keys(httpFlagOptions)) expect(commonFlagOptions).not.toHaveProperty(flag);
     expect(httpFlagOptions.stateless).toEqual({ type: 'boolean' });
