@@ -61,7 +61,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function registerAndSignIn(username: string) {
+async function registerAndSignIn(username: string, redeemTimes = 1) {
   const origin = new URL(resource).origin;
   const res = await fetch(`${origin}/oauth/register`, {
     method: 'POST',
@@ -81,19 +81,26 @@ async function registerAndSignIn(username: string) {
     resource,
     user,
   });
-  const tokens = await fetch(`${origin}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code: params.get('code')!,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT,
-    }).toString(),
-  });
+  const redeem = () =>
+    fetch(`${origin}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: params.get('code')!,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+      }).toString(),
+    });
+  if (redeemTimes > 1) {
+    // Round robin: the same code reaches both replicas at once.
+    const answers = await Promise.all(Array.from({ length: redeemTimes }, redeem));
+    return { statuses: answers.map((a) => a.status), access_token: '', refresh_token: '' };
+  }
+  const tokens = await redeem();
   expect(tokens.status).toBe(200);
-  return (await tokens.json()) as { access_token: string; refresh_token: string };
+  return { statuses: [200], ...((await tokens.json()) as { access_token: string; refresh_token: string }) };
 }
 
 describe('two replicas sharing Redis', () => {
@@ -222,6 +229,14 @@ describe('two replicas sharing Redis', () => {
     } finally {
       await control.setSwitches({ cognitoRotateRefreshTokens: false });
       await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('one code sent to both replicas at once is honoured once', async () => {
+    lb.target = undefined;
+    for (let i = 0; i < 3; i++) {
+      const { statuses } = await registerAndSignIn('alice', 2);
+      expect(statuses.sort()).toEqual([200, 400]);
     }
   });
 });

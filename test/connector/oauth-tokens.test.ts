@@ -123,6 +123,16 @@ describe('connector tokens', () => {
     expect(await mcpStatus(got.body.access_token!)).toBe(401);
   });
 
+  it('a code redeemed twice at once is honoured once', async () => {
+    const { params, verifier } = await signIn('alice');
+    const both = await Promise.all([
+      redeem(params.get('code')!, verifier),
+      redeem(params.get('code')!, verifier),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(both.find((r) => r.status === 400)!.body.error).toBe('invalid_grant');
+  });
+
   it('remembers consent per user and client; another user is asked', async () => {
     const again: string[] = [];
     await signIn('alice', { sawConsent: again });

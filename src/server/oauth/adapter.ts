@@ -3,7 +3,7 @@
  * per model instance with its TTL, an index from interaction uid to id, and per grant the set of its tokens
  * so a revoked grant (reused refresh token, revocation, failed upstream refresh) takes all of them.
  */
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Kv } from './store.js';
 
 const GRANTABLE = new Set([
@@ -55,10 +55,12 @@ export function kvAdapter(kv: Kv) {
     }
 
     async consume(id: string): Promise<void> {
-      // Under a lock: two replicas redeeming one code or refresh token at once see one consumption.
+      // Under a lock: of two requests redeeming one code or refresh token at once (on any replica), the
+      // second finds it consumed and is refused before any token is issued for it.
       await kv.withLock(`consume:${this.key(id)}`, async () => {
         const payload = await this.find(id);
         if (!payload) return;
+        if (payload.consumed) throw new errors.InvalidGrant(`${this.name} already consumed`);
         const ttl = payload.exp ? payload.exp - Math.floor(Date.now() / 1000) : 0;
         if (ttl <= 0 && payload.exp) return;
         await kv.set(
