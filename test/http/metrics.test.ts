@@ -140,6 +140,10 @@ describe('metrics and audit of a bearer-mode server', () => {
       upstream('qbusiness:SearchRelevantContent'),
     );
     expect(sample(m, 'qindex_credential_cache_events_total', { event: 'miss' })).toBe(users.length);
+    // The IdP: its key set, fetched by this server to verify tokens.
+    expect(
+      sample(m, 'qindex_upstream_duration_seconds_count', { service: 'idp', operation: 'jwks' }),
+    ).toBeGreaterThan(0);
     expect(sample(m, 'qindex_credential_cache_events_total', { event: 'hit' })).toBeGreaterThan(0);
     expect(sample(m, 'qindex_http_responses_total', { status: '401' })).toBe(2);
     expect(sample(m, 'qindex_http_responses_total', { status: '403' })).toBe(1);

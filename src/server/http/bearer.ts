@@ -3,7 +3,8 @@
  * audience = this server's resource, expiry and not-before, asymmetric algorithms only (no `none`, no
  * HMAC, so an RSA public key can never be used as an HMAC secret).
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { timeUpstream } from '../../telemetry/aws.js';
 import type { HttpConfig } from '../../config/http.js';
 import { discover, requireSecureUrl } from '../../auth/discovery.js';
 import { ErrorCode, QindexError } from '../../errors.js';
@@ -58,7 +59,13 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   const allowed = options.algorithms.filter((a) => a !== 'none' && !a.startsWith('HS'));
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const keySet = () => {
-    jwks ??= resolveJwksUri(options).then((uri) => createRemoteJWKSet(new URL(uri)));
+    jwks ??= resolveJwksUri(options).then((uri) =>
+      createRemoteJWKSet(new URL(uri), {
+        // The IdP's key set, fetched on first use and on an unknown kid: timed as upstream idp jwks.
+        [customFetch]: (url: string, init: RequestInit) =>
+          timeUpstream('idp', 'jwks', () => fetch(url, init)),
+      }),
+    );
     // A failed discovery is not cached: the next request tries again.
     jwks.catch(() => (jwks = undefined));
     return jwks;
