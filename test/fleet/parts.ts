@@ -9,12 +9,23 @@ import { writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 
+/**
+ * A free port below Linux's ephemeral range (32768–60999): these processes stop and start again on the
+ * same port, and a port from that range, once released, may go to any other test's outgoing connection
+ * or `listen(0)` in between (EADDRINUSE on restart). Below it, only an explicit bind can take it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((r) => {
+      server.once('error', () => r(false));
+      server.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((r) => server.close(() => r()));
+    return port;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
