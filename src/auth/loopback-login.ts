@@ -5,7 +5,6 @@
  * Ctrl-C, and a page in the browser that says how it went. The caller builds the URL and finishes the code.
  */
 import * as client from 'openid-client';
-import openBrowser from 'open';
 import { ErrorCode, QindexError } from '../errors.js';
 import { deadline } from './abort.js';
 import { page, startCallbackServer } from './callback-server.js';
@@ -109,7 +108,9 @@ async function announce(url: string, options: LoopbackLoginOptions, out: NodeJS.
 
 const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
+/** `open` and its helpers load only when a browser is to be opened: most starts never need them. */
 async function defaultOpen(url: string): Promise<void> {
+  const { default: openBrowser } = await import('open');
   const child = await openBrowser(url);
   child.on('error', () => undefined);
 }

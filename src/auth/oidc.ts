@@ -20,6 +20,11 @@ export interface Oidc {
   configuration(): Promise<client.Configuration>;
   /** Keys for ID token signatures, fetched from the discovered `jwks_uri` (cached, refetched on a new kid). */
   keys(): Promise<JWTVerifyGetKey>;
+  /**
+   * Starts fetching the JWKS, if not yet loaded, so that it overlaps the token request whose ID token it
+   * checks (the check then waits on this same fetch); a failure is left for the check to meet.
+   */
+  prefetchKeys(): void;
   /** Algorithms the IdP may sign ID tokens with, restricted to asymmetric ones. */
   algorithms(): Promise<string[]>;
 }
@@ -44,7 +49,7 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
   const discoveryUrl = discoveryUrlOf(idp.issuer);
   const timeout = options.timeoutSeconds ?? 15;
   let pending: Promise<client.Configuration> | undefined;
-  let jwks: JWTVerifyGetKey | undefined;
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   const configuration = () => {
     pending ??= discover(idp.issuer, { timeoutSeconds: timeout })
@@ -67,22 +72,28 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
     return pending;
   };
 
+  const keys = async () => {
+    if (jwks) return jwks;
+    const uri = (await configuration()).serverMetadata().jwks_uri;
+    if (!uri)
+      throw new QindexError(ErrorCode.IdpDiscoveryFailed, `The IdP at ${idp.issuer} publishes no jwks_uri.`);
+    jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000 });
+    return jwks;
+  };
+
   return {
     issuer: idp.issuer,
     clientId: idp.clientId,
     scopes: idp.scopes,
     discoveryUrl,
     configuration,
-    async keys() {
-      if (jwks) return jwks;
-      const uri = (await configuration()).serverMetadata().jwks_uri;
-      if (!uri)
-        throw new QindexError(
-          ErrorCode.IdpDiscoveryFailed,
-          `The IdP at ${idp.issuer} publishes no jwks_uri.`,
-        );
-      jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000 });
-      return jwks;
+    keys,
+    prefetchKeys() {
+      // Loaded already, or a fetch under way: nothing to start.
+      if (jwks?.jwks() || jwks?.reloading) return;
+      void keys()
+        .then((k) => k.reload())
+        .catch(() => undefined);
     },
     async algorithms() {
       const offered = (await configuration()).serverMetadata().id_token_signing_alg_values_supported;

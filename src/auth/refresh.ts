@@ -49,6 +49,8 @@ export async function refreshGrant(
 ): Promise<TokenSet> {
   const configuration = await oidc.configuration();
   const url = configuration.serverMetadata().token_endpoint ?? oidc.issuer;
+  // The first refresh of a process also loads the keys its ID token is checked with: in parallel.
+  oidc.prefetchKeys();
   const policy = { ...DEFAULT_RETRY, ...options.retry };
   const tap = async (body: Record<string, unknown>) => {
     const rotated = rotatedToken(body, refreshToken);

@@ -7,9 +7,11 @@
  * refresh token is first sealed into a file (journal.ts, under a key kept in the keychain as
  * `<profile>.journal-key`), so a crash in that round trip loses nothing and the disk holds nothing readable.
  */
-import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
+import type * as Keyring from '@napi-rs/keyring';
+import type { AsyncEntry, EntryOptions } from '@napi-rs/keyring';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { commandLine } from '../../config/invocation.js';
 import { ErrorCode, QindexError } from '../../errors.js';
 import type { StoredLogin, TokenStore } from '../types.js';
@@ -31,10 +33,17 @@ function ensureSessionBus(env: Env): void {
   if (uid !== undefined && existsSync(socket)) process.env.DBUS_SESSION_BUS_ADDRESS = `unix:path=${socket}`;
 }
 
+/**
+ * The native addon, loaded on first use (a synchronous require: `keychainAvailable` is synchronous): a
+ * server whose logins live elsewhere never pays for it, and one that does pays after its handshake.
+ */
+let keyring: typeof Keyring | undefined;
+const loadKeyring = () => (keyring ??= createRequire(import.meta.url)('@napi-rs/keyring') as typeof Keyring);
+
 /** Opens an entry; throws when no persistent keychain is reachable (on Linux: no Secret Service). */
 function entry(profile: string, env: Env): AsyncEntry {
   ensureSessionBus(env);
-  return new AsyncEntry(KEYCHAIN_SERVICE, profile, OPTIONS);
+  return new (loadKeyring().AsyncEntry)(KEYCHAIN_SERVICE, profile, OPTIONS);
 }
 
 /** Whether a persistent keychain is reachable (a locked one counts: reads will say it is locked). */
