@@ -3,12 +3,12 @@
  * built once, and one small function per operation returning plain shapes (types.ts). Retries and
  * error mapping live in retry.ts/errors.ts; chat and document fetching in chat.ts/document.ts.
  */
+import type { QBusinessClient } from '@aws-sdk/client-qbusiness';
 import {
   DeleteConversationCommand,
   ListConversationsCommand,
   ListMessagesCommand,
   PutFeedbackCommand,
-  QBusinessClient,
   SearchRelevantContentCommand,
 } from '@aws-sdk/client-qbusiness';
 import { NodeHttp2Handler } from '@smithy/node-http-handler';
@@ -20,7 +20,7 @@ import type {
   MemoizedCredentials,
 } from '../identity/provider.js';
 import { sdkLogger, type Logger } from '../log.js';
-import { instrumentAwsClient } from '../telemetry/aws.js';
+import { buildSdk, callOwner, sharedSdk, type CallOwner } from './sdk.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { configuredResourceMissing } from './errors.js';
 import { chatStream, chatSync } from './chat.js';
@@ -130,7 +130,8 @@ export function createQTransport(): NodeHttp2Handler {
 
 /** Internals shared by chat.ts and document.ts. */
 export interface QCore {
-  sdk: QBusinessClient;
+  /** Sends as this client's user (with a shared pool, the SDK client is everyone's). */
+  sdk: Pick<QBusinessClient, 'send'>;
   applicationId: string;
   indexId: string | undefined;
   retry<T>(operation: string, attempt: (a: Attempt) => Promise<T>, options?: RetryOptions): Promise<T>;
@@ -141,24 +142,23 @@ export interface QCore {
 }
 
 export function createQClient(config: QindexConfig, deps: QClientDeps): QClient {
-  const sdk = new QBusinessClient({
-    region: config.q.region,
-    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
-    credentials: deps.credentials,
-    // retry.ts owns retries: it knows when a stream may be repeated and when to renew the session.
-    maxAttempts: 1,
-    // The qbusiness client's default opens a new HTTP/2 connection (TCP + TLS) for every call; one shared
-    // session with concurrent streams keeps a tool call close to the cost of the Q call itself, Chat's
-    // event streams included (see SharedSessionHandler).
-    requestHandler: deps.requestHandler ?? new SharedSessionHandler({ disableConcurrentStreams: false }),
-    // The SDK's own notices (e.g. on a failed Chat stream) as JSON log lines, not console text on stderr.
-    logger: sdkLogger(deps.logger),
-  });
-  // With a logger set, this middleware would copy every call's input and output into the log;
-  // retry.ts and the tools log what matters.
-  sdk.middlewareStack.remove('loggerMiddleware');
-  // Latency per operation, a span per call and the Q request id for the audit (src/telemetry/aws.ts).
-  instrumentAwsClient(sdk, 'q');
+  // With a shared pool, one SDK client for all users, each call signed with its user's credentials;
+  // without, a client of its own. The qbusiness client's default opens a new HTTP/2 connection (TCP +
+  // TLS) for every call; one shared session with concurrent streams keeps a tool call close to the
+  // cost of the Q call itself, Chat's event streams included (see SharedSessionHandler).
+  const own = deps.requestHandler
+    ? undefined
+    : buildSdk(config, {
+        credentials: deps.credentials,
+        requestHandler: new SharedSessionHandler({ disableConcurrentStreams: false }),
+        logger: sdkLogger(deps.logger),
+      });
+  const owner: CallOwner = { credentials: deps.credentials, logger: deps.logger };
+  const shared = deps.requestHandler && sharedSdk(config, deps.requestHandler);
+  const sdk: Pick<QBusinessClient, 'send'> = own ?? {
+    send: ((...args: Parameters<QBusinessClient['send']>) =>
+      callOwner.run(owner, () => shared!.send(...args))) as QBusinessClient['send'],
+  };
   const retryDeps: RetryDeps = {
     logger: deps.logger,
     baseDelayMs: deps.retryBaseDelayMs,
@@ -277,8 +277,6 @@ export function createQClient(config: QindexConfig, deps: QClientDeps): QClient 
       await deps.credentials();
     },
     // A shared pool outlives this client: its owner destroys it.
-    destroy: () => {
-      if (!deps.requestHandler) sdk.destroy();
-    },
+    destroy: () => own?.destroy(),
   };
 }
