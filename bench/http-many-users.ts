@@ -1,11 +1,14 @@
 /**
  * @module Benchmark: the Streamable HTTP transport in bearer mode with many users at once, against the
  * sandbox. Measures tool calls per second and latency percentiles (stateful sessions and stateless), and
- * the heap each cached user costs (their credentials, identity exchange state and Q client).
+ * the heap each cached user costs (their credentials, identity exchange state and Q client). The MCP
+ * clients (the load generator) run in a child process of their own: the server and the sandbox stay in
+ * this one, so the clients' CPU is not the server's.
  *
  * Run: node --expose-gc --import tsx bench/http-many-users.ts [users=50] [callsPerUser=20] [cachedUsers=300]
  * Writes bench/results/http-many-users.json.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +20,11 @@ import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/server/mcp.js';
 import { startHttpServer, type HttpServerHandle } from '../src/server/http/app.js';
 
-const [users = 50, callsPerUser = 20, cachedUsers = 300] = process.argv.slice(2).map(Number);
+const LOAD_GENERATOR = '--load-generator';
+const [users = 50, callsPerUser = 20, cachedUsers = 300] = process.argv
+  .slice(2)
+  .filter((a) => a !== LOAD_GENERATOR)
+  .map(Number);
 const QUERIES = [
   'VPN connection',
   'office guide Dublin',
@@ -64,20 +71,31 @@ async function startServer(sandbox: Sandbox, stateless: boolean): Promise<HttpSe
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function load(sandbox: Sandbox, server: HttpServerHandle, offset: number) {
-  const tokens = await Promise.all(Array.from({ length: users }, (_, i) => tokenFor(sandbox, offset + i)));
+interface LoadJob {
+  url: string;
+  tokens: string[];
+  callsPerUser: number;
+}
+interface LoadDone {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+/** The load generator's side (the child process): one MCP SDK client per token, calls in sequence. */
+async function generateLoad(job: LoadJob): Promise<LoadDone> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
   await Promise.all(
-    tokens.map(async (token, u) => {
+    job.tokens.map(async (token, u) => {
       const client = new Client({ name: 'bench', version: '1.0.0' });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(server.url), {
+        new StreamableHTTPClientTransport(new URL(job.url), {
           requestInit: { headers: { Authorization: `Bearer ${token}` } },
         }),
       );
-      for (let c = 0; c < callsPerUser; c++) {
+      for (let c = 0; c < job.callsPerUser; c++) {
         const t0 = performance.now();
         const r = await client
           .callTool({
@@ -91,7 +109,26 @@ async function load(sandbox: Sandbox, server: HttpServerHandle, offset: number) 
       await client.close();
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs generateLoad in a child process (this file with --load-generator) and waits for its figures. */
+function inChild(job: LoadJob): Promise<LoadDone> {
+  return new Promise((resolve, reject) => {
+    const child = fork(import.meta.filename, [LOAD_GENERATOR], { execArgv: ['--import', 'tsx'] });
+    child.once('message', (done) => {
+      resolve(done as LoadDone);
+      child.kill();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
+    child.send(job);
+  });
+}
+
+async function load(sandbox: Sandbox, server: HttpServerHandle, offset: number) {
+  const tokens = await Promise.all(Array.from({ length: users }, (_, i) => tokenFor(sandbox, offset + i)));
+  const { latencies, errors, seconds } = await inChild({ url: server.url, tokens, callsPerUser });
   latencies.sort((a, b) => a - b);
   return {
     users,
@@ -171,7 +208,7 @@ async function main() {
       // Other work on the machine skews every figure; the load average says how much.
       loadAverage: (await import('node:os')).loadavg().map((l) => +l.toFixed(2)),
       setup:
-        'bearer mode, data-accessor identity chain, in-process server and sandbox, one MCP SDK client per user',
+        'bearer mode, data-accessor identity chain, server and sandbox in one process, the MCP SDK clients (one per user) in another',
       stateful: statefulRun,
       stateless: statelessRun,
       memory,
@@ -185,7 +222,13 @@ async function main() {
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${String(e)}\n`);
-  process.exitCode = 1;
-});
+if (process.argv.includes(LOAD_GENERATOR)) {
+  process.once('message', (job) => {
+    void generateLoad(job as LoadJob).then((done) => process.send!(done));
+  });
+} else {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
