@@ -19,6 +19,9 @@ import { configFor } from '../test/helpers/config.js';
 import { createLogger } from '../src/log.js';
 import { createMcpServer } from '../src/server/mcp.js';
 import { startHttpServer, type HttpServerHandle } from '../src/server/http/app.js';
+import { createCredentialProvider } from '../src/identity/index.js';
+import { createQTransport } from '../src/q/client.js';
+import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
 
 const LOAD_GENERATOR = '--load-generator';
 const [users = 50, callsPerUser = 20, cachedUsers = 300] = process.argv
@@ -72,9 +75,12 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 interface LoadJob {
+  /** mcp: tool calls to the server at `url`; raw: the same searches with the SDK, no server. */
+  kind: 'mcp' | 'raw';
   url: string;
   tokens: string[];
   callsPerUser: number;
+  description: Sandbox['description'];
 }
 interface LoadDone {
   latencies: number[];
@@ -82,8 +88,58 @@ interface LoadDone {
   seconds: number;
 }
 
+/**
+ * The raw arm at the same concurrency: per token, the same identity exchange (done before the clock
+ * starts) and one SDK client over one shared HTTP/2 pool, then the same searches in sequence.
+ */
+async function rawLoad(job: LoadJob): Promise<LoadDone> {
+  const config = configFor(job.description, 'data-accessor');
+  const requestHandler = createQTransport();
+  const clients = await Promise.all(
+    job.tokens.map(async (token) => {
+      const credentials = createCredentialProvider(config, {
+        freshIdToken: async () => token,
+        logger,
+        baseCredentials: job.description.modes.dataAccessor.baseCredentials,
+      });
+      await credentials();
+      return new QBusinessClient({
+        region: config.q.region,
+        ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+        credentials,
+        maxAttempts: 1,
+        requestHandler,
+      });
+    }),
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (sdk, u) => {
+      for (let c = 0; c < job.callsPerUser; c++) {
+        const t0 = performance.now();
+        await sdk
+          .send(
+            new SearchRelevantContentCommand({
+              applicationId: config.q.applicationId,
+              queryText: QUERIES[(u + c) % QUERIES.length],
+              contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+            }),
+          )
+          .catch(() => errors++);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  requestHandler.destroy();
+  return { latencies, errors, seconds };
+}
+
 /** The load generator's side (the child process): one MCP SDK client per token, calls in sequence. */
 async function generateLoad(job: LoadJob): Promise<LoadDone> {
+  if (job.kind === 'raw') return rawLoad(job);
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -126,9 +182,15 @@ function inChild(job: LoadJob): Promise<LoadDone> {
   });
 }
 
-async function load(sandbox: Sandbox, server: HttpServerHandle, offset: number) {
+async function load(sandbox: Sandbox, server: HttpServerHandle | undefined, offset: number) {
   const tokens = await Promise.all(Array.from({ length: users }, (_, i) => tokenFor(sandbox, offset + i)));
-  const { latencies, errors, seconds } = await inChild({ url: server.url, tokens, callsPerUser });
+  const { latencies, errors, seconds } = await inChild({
+    kind: server ? 'mcp' : 'raw',
+    url: server?.url ?? '',
+    tokens,
+    callsPerUser,
+    description: sandbox.description,
+  });
   latencies.sort((a, b) => a - b);
   return {
     users,
@@ -142,7 +204,7 @@ async function load(sandbox: Sandbox, server: HttpServerHandle, offset: number) 
       p99: +percentile(latencies, 99).toFixed(1),
       max: +latencies[latencies.length - 1]!.toFixed(1),
     },
-    cachedUsers: server.stats().cachedUsers,
+    ...(server ? { cachedUsers: server.stats().cachedUsers } : {}),
   };
 }
 
@@ -199,6 +261,7 @@ async function main() {
     const stateless = await startServer(sandbox, true);
     const statelessRun = await load(sandbox, stateless, 10_000);
     await stateless.close();
+    const rawRun = await load(sandbox, undefined, 20_000);
     const memory = await memoryPerUser(sandbox);
     const results = {
       benchmark: 'http-many-users',
@@ -211,6 +274,14 @@ async function main() {
         'bearer mode, data-accessor identity chain, server and sandbox in one process, the MCP SDK clients (one per user) in another',
       stateful: statefulRun,
       stateless: statelessRun,
+      raw: rawRun,
+      /** MCP calls/s over raw SDK calls/s at the same concurrency; p99 over raw p99, in ms. */
+      vsRaw: {
+        statefulThroughput: +(statefulRun.callsPerSecond / rawRun.callsPerSecond).toFixed(3),
+        statelessThroughput: +(statelessRun.callsPerSecond / rawRun.callsPerSecond).toFixed(3),
+        statefulP99OverheadMs: +(statefulRun.latencyMs.p99 - rawRun.latencyMs.p99).toFixed(1),
+        statelessP99OverheadMs: +(statelessRun.latencyMs.p99 - rawRun.latencyMs.p99).toFixed(1),
+      },
       memory,
     };
     const dir = join(import.meta.dirname, 'results');
