@@ -11,14 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSandbox } from '../tools/sandbox/index.js';
-import { controlClient } from '../tools/sandbox/control-client.js';
-import { sandboxConfig } from '../tools/sandbox-config.js';
-import { CLI, ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { benchServer } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,30 +86,13 @@ function coldStart(args: string[], env: NodeJS.ProcessEnv, call: object): Promis
 const sandbox = await startSandbox();
 await ensureBuilt();
 const d = sandbox.description;
-const control = controlClient(d.control);
-const base = d.modes.idc.baseCredentials;
 try {
-  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-bench-cold-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({ ...sandboxConfig(d, 'idc'), tokenStore: 'memory', logging: { level: 'silent' } }),
-  );
-  const qindex = async () => {
-    const token = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
-    return coldStart(
-      [values.cli ?? CLI, 'serve', '--config', configPath],
-      {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        QINDEX_CONFIG_DIR: dir,
-        QINDEX_REFRESH_TOKEN: token,
-        AWS_ACCESS_KEY_ID: base.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
-      },
-      { name: 'search_relevant_content', arguments: { query: 'travel reimbursement limit', maxResults: 10 } },
-    );
-  };
+  const server = await benchServer(d, 'cold');
+  const qindex = async () =>
+    coldStart(server.args(values.cli), await server.env(), {
+      name: 'search_relevant_content',
+      arguments: { query: 'travel reimbursement limit', maxResults: 10 },
+    });
   const minimal = () =>
     coldStart([MINIMAL], { PATH: process.env.PATH ?? '' }, { name: 'echo', arguments: { text: 'hi' } });
 

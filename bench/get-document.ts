@@ -10,17 +10,15 @@
  * Usage: npx tsx bench/get-document.ts [--rounds 5 --batch 20]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { corpus } from '../tools/sandbox/corpus/index.js';
 import { startSandbox } from '../tools/sandbox/index.js';
-import { controlClient } from '../tools/sandbox/control-client.js';
-import { sandboxConfig } from '../tools/sandbox-config.js';
-import { CLI, ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { benchServer } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '20' } },
@@ -51,31 +49,16 @@ docs.push({ ...small, id: LARGE, title: 'Large document (bench)', body: paragrap
 const sandbox = await startSandbox();
 await ensureBuilt();
 const d = sandbox.description;
-const control = controlClient(d.control);
-const base = d.modes.idc.baseCredentials;
 const clients: Client[] = [];
 try {
-  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-bench-doc-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({ ...sandboxConfig(d, 'idc'), tokenStore: 'memory', logging: { level: 'silent' } }),
-  );
+  const server = await benchServer(d, 'doc');
   const connect = async () => {
-    const token = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: [CLI, 'serve', '--config', configPath],
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          QINDEX_CONFIG_DIR: dir,
-          QINDEX_REFRESH_TOKEN: token,
-          AWS_ACCESS_KEY_ID: base.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
-        },
+        args: server.args(),
+        env: await server.env(),
         stderr: 'ignore',
       }),
     );

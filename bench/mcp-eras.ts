@@ -11,8 +11,7 @@
  * servers; each run is its own set of rounds, and the figures are given per run, for their spread).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir, cpus } from 'node:os';
+import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
@@ -24,8 +23,8 @@ import { createCredentialProvider } from '../src/identity/index.js';
 import { createLogger } from '../src/log.js';
 import { startSandbox } from '../tools/sandbox/index.js';
 import { controlClient } from '../tools/sandbox/control-client.js';
-import { sandboxConfig } from '../tools/sandbox-config.js';
-import { CLI, ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { benchConfig, benchServer } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,8 +64,7 @@ const [sandbox] = await Promise.all([startSandbox(), ensureBuilt()]);
 const d = sandbox.description;
 const control = controlClient(d.control);
 const base = d.modes.idc.baseCredentials;
-const configInput = { ...sandboxConfig(d, 'idc'), tokenStore: 'memory', logging: { level: 'silent' } };
-const config = ConfigSchema.parse(configInput);
+const config = ConfigSchema.parse(benchConfig(d));
 const logger = createLogger({ level: 'silent' });
 const clients: Client[] = [];
 
@@ -93,11 +91,8 @@ try {
       }),
     );
 
-  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-bench-eras-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify(configInput));
+  const server = await benchServer(d, 'eras');
   const connect = async (era: 'legacy' | 'modern') => {
-    const token = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
     const client = new Client(
       { name: 'bench', version: '1' },
       era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
@@ -105,15 +100,8 @@ try {
     await client.connect(
       new InPlaceStdio({
         command: process.execPath,
-        args: [CLI, 'serve', '--config', configPath],
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          QINDEX_CONFIG_DIR: dir,
-          QINDEX_REFRESH_TOKEN: token,
-          AWS_ACCESS_KEY_ID: base.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
-        },
+        args: server.args(),
+        env: await server.env(),
         stderr: 'ignore',
       }),
     );

@@ -9,8 +9,7 @@
  * Usage: npm run bench:mcp [-- --runs 3 --rounds 15 --batch 40 --warmup 30]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
@@ -24,8 +23,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
 import { controlClient } from '../tools/sandbox/control-client.js';
-import { sandboxConfig } from '../tools/sandbox-config.js';
-import { CLI, ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
+import { benchConfig, benchServer } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -90,8 +89,7 @@ const [sandbox] = await Promise.all([startSandboxProcess(), ensureBuilt()]);
 const d = sandbox.description;
 const control = controlClient(d.control);
 const base = d.modes.idc.baseCredentials;
-const configInput = { ...sandboxConfig(d, 'idc'), tokenStore: 'memory', logging: { level: 'silent' } };
-const config = ConfigSchema.parse(configInput);
+const config = ConfigSchema.parse(benchConfig(d));
 const logger = createLogger({ level: 'silent' });
 
 try {
@@ -119,21 +117,11 @@ try {
     );
 
   // The same call as an MCP tool over stdio.
-  const dir = await mkdtemp(join(tmpdir(), 'qindex-mcp-bench-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify(configInput));
-  const mcpToken = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
+  const server = await benchServer(d, 'stdio');
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', '--config', configPath],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      QINDEX_CONFIG_DIR: dir,
-      QINDEX_REFRESH_TOKEN: mcpToken,
-      AWS_ACCESS_KEY_ID: base.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: base.secretAccessKey,
-    },
+    args: server.args(),
+    env: await server.env(),
     stderr: 'ignore',
   });
   const client = new Client({ name: 'bench', version: '1' });
