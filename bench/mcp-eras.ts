@@ -14,17 +14,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { openSignIn } from '../src/auth/index.js';
-import { ConfigSchema } from '../src/config/schema.js';
-import { createCredentialProvider } from '../src/identity/index.js';
-import { createLogger } from '../src/log.js';
 import { startSandbox } from '../tools/sandbox/index.js';
-import { controlClient } from '../tools/sandbox/control-client.js';
 import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
-import { benchConfig, benchServer } from './stdio-server.js';
+import { benchServer, QUERIES, rawSearch } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +32,6 @@ const runs = Number(values.runs);
 const rounds = Number(values.rounds);
 const batch = Number(values.batch);
 const warmup = Number(values.warmup);
-const QUERIES = ['travel reimbursement limit', 'on-call escalation', 'connect to the VPN', 'parental leave'];
 
 /** Probes in place on its own child (the base class would spawn a second server for the probe). */
 class InPlaceStdio extends StdioClientTransport {}
@@ -62,34 +55,10 @@ async function p50Of(n: number, fn: (i: number) => Promise<unknown>): Promise<nu
 
 const [sandbox] = await Promise.all([startSandbox(), ensureBuilt()]);
 const d = sandbox.description;
-const control = controlClient(d.control);
-const base = d.modes.idc.baseCredentials;
-const config = ConfigSchema.parse(benchConfig(d));
-const logger = createLogger({ level: 'silent' });
 const clients: Client[] = [];
 
 try {
-  process.env.AWS_ACCESS_KEY_ID = base.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = base.secretAccessKey;
-  const rawToken = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
-  const signIn = openSignIn(config, { logger, env: { ...process.env, QINDEX_REFRESH_TOKEN: rawToken } });
-  const credentials = createCredentialProvider(config, { freshIdToken: () => signIn.freshIdToken(), logger });
-  // The transport settings of src/q/client.ts, so the difference is the MCP layer alone.
-  const sdk = new QBusinessClient({
-    region: config.q.region,
-    endpoint: config.aws.endpoint,
-    credentials,
-    requestHandler: { disableConcurrentStreams: false },
-  });
-  const rawSearch = (i: number) =>
-    sdk.send(
-      new SearchRelevantContentCommand({
-        applicationId: config.q.applicationId,
-        queryText: QUERIES[i % QUERIES.length],
-        contentSource: { retriever: { retrieverId: config.q.retrieverId } },
-        maxResults: 10,
-      }),
-    );
+  const raw = await rawSearch(d);
 
   const server = await benchServer(d, 'eras');
   const connect = async (era: 'legacy' | 'modern') => {
@@ -117,7 +86,7 @@ try {
     });
   const whoami = (c: Client) => () => c.callTool({ name: 'whoami', arguments: {} });
   const arms: Record<string, (i: number) => Promise<unknown>> = {
-    raw: rawSearch,
+    raw: raw.search,
     legacy: search(eras.legacy),
     modern: search(eras.modern),
     legacyWhoami: whoami(eras.legacy),
@@ -152,7 +121,7 @@ try {
   };
   const measured = [];
   for (let run = 0; run < runs; run++) measured.push(await measure(run));
-  sdk.destroy();
+  raw.destroy();
 
   const result = {
     benchmark: 'mcp-eras',

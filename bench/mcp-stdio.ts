@@ -12,19 +12,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { openSignIn } from '../src/auth/index.js';
-import { createCredentialProvider } from '../src/identity/index.js';
-import { createLogger } from '../src/log.js';
-import { ConfigSchema } from '../src/config/schema.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
 import { controlClient } from '../tools/sandbox/control-client.js';
 import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
-import { benchConfig, benchServer } from './stdio-server.js';
+import { benchServer, QUERIES, rawSearch } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +33,6 @@ const runs = Number(values.runs);
 const rounds = Number(values.rounds);
 const batch = Number(values.batch);
 const warmup = Number(values.warmup);
-const QUERIES = ['travel reimbursement limit', 'on-call escalation', 'connect to the VPN', 'parental leave'];
 
 interface Latency {
   p50: number;
@@ -88,33 +82,10 @@ async function startSandboxProcess() {
 const [sandbox] = await Promise.all([startSandboxProcess(), ensureBuilt()]);
 const d = sandbox.description;
 const control = controlClient(d.control);
-const base = d.modes.idc.baseCredentials;
-const config = ConfigSchema.parse(benchConfig(d));
-const logger = createLogger({ level: 'silent' });
 
 try {
   // Baseline: the bare SDK client, identity-aware credentials built once.
-  process.env.AWS_ACCESS_KEY_ID = base.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = base.secretAccessKey;
-  const rawToken = await control.mintRefreshToken({ username: 'alice', clientId: d.modes.idc.clientId });
-  const signIn = openSignIn(config, { logger, env: { ...process.env, QINDEX_REFRESH_TOKEN: rawToken } });
-  const credentials = createCredentialProvider(config, { freshIdToken: () => signIn.freshIdToken(), logger });
-  // The same transport settings as src/q/client.ts, so the difference is the MCP layer alone.
-  const sdk = new QBusinessClient({
-    region: config.q.region,
-    endpoint: config.aws.endpoint,
-    credentials,
-    requestHandler: { disableConcurrentStreams: false },
-  });
-  const rawSearch = (i: number) =>
-    sdk.send(
-      new SearchRelevantContentCommand({
-        applicationId: config.q.applicationId,
-        queryText: QUERIES[i % QUERIES.length],
-        contentSource: { retriever: { retrieverId: config.q.retrieverId } },
-        maxResults: 10,
-      }),
-    );
+  const raw = await rawSearch(d);
 
   // The same call as an MCP tool over stdio.
   const server = await benchServer(d, 'stdio');
@@ -127,7 +98,7 @@ try {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   const arms: Record<'raw' | 'tool' | 'whoami', (i: number) => Promise<unknown>> = {
-    raw: rawSearch,
+    raw: raw.search,
     tool: (i) =>
       client.callTool({
         name: 'search_relevant_content',
@@ -157,7 +128,7 @@ try {
     );
     perRun.push({ ...o, loadAverage: loadavg().map(r3) });
   }
-  sdk.destroy();
+  raw.destroy();
   const exchanges = (await control.counters())['sso-oauth:CreateTokenWithIAM'] ?? 0;
   await client.close();
 

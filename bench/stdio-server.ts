@@ -6,6 +6,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import { openSignIn } from '../src/auth/index.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { createCredentialProvider } from '../src/identity/index.js';
+import { createLogger } from '../src/log.js';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
 import { controlClient } from '../tools/sandbox/control-client.js';
 import { sandboxConfig } from '../tools/sandbox-config.js';
@@ -17,6 +22,50 @@ export const benchConfig = (d: SandboxDescription) => ({
   tokenStore: 'memory',
   logging: { level: 'silent' },
 });
+
+/** The searches the overhead benchmarks cycle through. */
+export const QUERIES = [
+  'travel reimbursement limit',
+  'on-call escalation',
+  'connect to the VPN',
+  'parental leave',
+];
+
+/**
+ * The overhead benchmarks' baseline: the bare SDK call as alice, identity-aware credentials built once, on
+ * the transport settings of src/q/client.ts, so that the difference is the MCP layer alone.
+ */
+export async function rawSearch(d: SandboxDescription) {
+  const config = ConfigSchema.parse(benchConfig(d));
+  const logger = createLogger({ level: 'silent' });
+  const base = d.modes.idc.baseCredentials;
+  process.env.AWS_ACCESS_KEY_ID = base.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = base.secretAccessKey;
+  const token = await controlClient(d.control).mintRefreshToken({
+    username: 'alice',
+    clientId: d.modes.idc.clientId,
+  });
+  const signIn = openSignIn(config, { logger, env: { ...process.env, QINDEX_REFRESH_TOKEN: token } });
+  const credentials = createCredentialProvider(config, { freshIdToken: () => signIn.freshIdToken(), logger });
+  const sdk = new QBusinessClient({
+    region: config.q.region,
+    endpoint: config.aws.endpoint,
+    credentials,
+    requestHandler: { disableConcurrentStreams: false },
+  });
+  return {
+    search: (i: number) =>
+      sdk.send(
+        new SearchRelevantContentCommand({
+          applicationId: config.q.applicationId,
+          queryText: QUERIES[i % QUERIES.length],
+          contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+          maxResults: 10,
+        }),
+      ),
+    destroy: () => sdk.destroy(),
+  };
+}
 
 export async function benchServer(d: SandboxDescription, tag: string) {
   const dir = await mkdtemp(join(tmpdir(), `qindex-mcp-bench-${tag}-`));

@@ -13,6 +13,7 @@ import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { controlClient } from './sandbox/control-client.js';
 import type { SandboxDescription } from './sandbox/description.js';
 import { ROOT } from './ensure-built.js';
+import { poolTenants } from './sandbox-config.js';
 
 // stdout carries exactly one line: anything a library prints goes to stderr.
 console.log = console.info = console.debug = console.error;
@@ -53,17 +54,7 @@ export function connectorConfig(d: SandboxDescription) {
       host: '127.0.0.1',
       port: Number(process.env.QINDEX_CONNECTOR_PORT ?? 0),
       tenantClaim: pool.tenantClaim,
-      tenants: Object.fromEntries(
-        Object.entries(pool.tenants).map(([claim, t]) => [
-          claim,
-          {
-            tenantId: t.tenantId,
-            idcApplicationArn: t.idcApplicationArn,
-            applicationId: t.applicationId,
-            retrieverId: t.retrieverId,
-          },
-        ]),
-      ),
+      tenants: poolTenants(d),
       oauth: { registration: { policy: 'open' }, clientIdMetadataDocuments: { enabled: true } },
     },
   });

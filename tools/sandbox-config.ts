@@ -6,6 +6,21 @@ import type { SandboxDescription } from './sandbox/description.js';
 
 export type Mode = 'idc' | 'data-accessor' | 'iam-federation';
 
+/** The `http.tenants` of a connector in front of the Cognito-like pool: each tenant claim value's Q application. */
+export function poolTenants(d: SandboxDescription) {
+  return Object.fromEntries(
+    Object.entries(d.cognito.tenants).map(([claim, t]) => [
+      claim,
+      {
+        tenantId: t.tenantId,
+        idcApplicationArn: t.idcApplicationArn,
+        applicationId: t.applicationId,
+        retrieverId: t.retrieverId,
+      },
+    ]),
+  );
+}
+
 export function sandboxConfig(d: SandboxDescription, mode: Mode) {
   const m =
     mode === 'idc' ? d.modes.idc : mode === 'data-accessor' ? d.modes.dataAccessor : d.modes.iamFederation;

@@ -12,6 +12,7 @@ import { createMcpServer } from '../../src/server/mcp.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/server/http/app.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import type { Sandbox } from '../../tools/sandbox/index.js';
+import { poolTenants } from '../../tools/sandbox-config.js';
 import { configFor, type ConfigOverrides } from '../helpers/config.js';
 
 export interface ConnectorServer {
@@ -21,22 +22,6 @@ export interface ConnectorServer {
   /** Everything the server logged (pino JSON lines, debug and up). */
   logs: string[];
   close(): Promise<void>;
-}
-
-/** Which Q application each tenant claim value reaches, as the ISV configures tenants. */
-function tenantsOf(sandbox: Sandbox) {
-  const pool = sandbox.description.cognito;
-  return Object.fromEntries(
-    Object.entries(pool.tenants).map(([claim, t]) => [
-      claim,
-      {
-        tenantId: t.tenantId,
-        idcApplicationArn: t.idcApplicationArn,
-        applicationId: t.applicationId,
-        retrieverId: t.retrieverId,
-      },
-    ]),
-  );
 }
 
 /** The oauth-mode configuration against the Cognito-like pool; `overrides` merge in (http.oauth etc.). */
@@ -59,7 +44,7 @@ export function connectorConfig(sandbox: Sandbox, overrides: ConfigOverrides = {
       host: '127.0.0.1',
       port: 0,
       tenantClaim: pool.tenantClaim,
-      tenants: tenantsOf(sandbox),
+      tenants: poolTenants(sandbox.description),
       ...overrides.http,
     },
   });

@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { answersPing } from '../http/redis.js';
 
 /**
  * A free port below Linux's ephemeral range (32768–60999): these processes stop and start again on the
@@ -37,17 +38,6 @@ async function until(check: () => Promise<boolean>, what: string, ms = 20_000): 
     await sleep(50);
   }
 }
-
-const answersPing = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = new Socket();
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => {
-      socket.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-  });
 
 /** A redis-server that can be stopped and started again on the same port. */
 export function redisAt(port: number) {

@@ -19,7 +19,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function answersPing(port: number): Promise<boolean> {
+/** Whether a Redis server answers PING on this loopback port. */
+export async function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.once('error', () => resolve(false));
