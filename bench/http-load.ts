@@ -1,0 +1,133 @@
+/**
+ * @module The load generator of bench/http-many-users.ts, in a process of its own (forked with IPC): it
+ * gets one job, warms every user up, then times `callsPerUser` sequential calls per user, all users at
+ * once, and sends back the latencies. Both arms warm up the same way before the clock starts: each user's
+ * identity exchange and one search (mcp: connect, which for stateful mode opens the session, then one
+ * tool call, which makes the server exchange that user's token and cache them; raw: the exchange, then
+ * one SDK search). So the timed calls of both arms are a cached user's calls.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import { configFor } from '../test/helpers/config.js';
+import { createLogger } from '../src/log.js';
+import { createCredentialProvider } from '../src/identity/index.js';
+import { createQTransport } from '../src/q/client.js';
+import type { SandboxDescription } from '../tools/sandbox/description.js';
+
+export interface LoadJob {
+  /** mcp: tool calls to the server at `url`; raw: the same searches with the SDK, no server. */
+  kind: 'mcp' | 'raw';
+  url: string;
+  tokens: string[];
+  callsPerUser: number;
+  description: SandboxDescription;
+}
+export interface LoadDone {
+  latencies: number[];
+  errors: number;
+  /** Errors of the warm-up (not timed). */
+  warmupErrors: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+const QUERIES = [
+  'VPN connection',
+  'office guide Dublin',
+  'security key enrollment',
+  'expense policy',
+  'laptop setup',
+];
+const logger = createLogger({ level: 'silent' });
+
+/** One user's calls: `call(query)` resolves false on an error. */
+type User = { call(query: string): Promise<boolean>; close(): Promise<void> };
+
+async function mcpUser(job: LoadJob, token: string): Promise<User> {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(job.url), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
+  return {
+    call: (query) =>
+      client.callTool({ name: 'search_relevant_content', arguments: { query } }).then(
+        (r) => !r.isError,
+        () => false,
+      ),
+    close: () => client.close(),
+  };
+}
+
+/** The raw arm: per token, the same identity exchange and one SDK client over one shared HTTP/2 pool. */
+function rawUsers(job: LoadJob) {
+  const config = configFor(job.description, 'data-accessor');
+  const requestHandler = createQTransport();
+  const user = async (token: string): Promise<User> => {
+    const credentials = createCredentialProvider(config, {
+      freshIdToken: async () => token,
+      logger,
+      baseCredentials: job.description.modes.dataAccessor.baseCredentials,
+    });
+    await credentials();
+    const sdk = new QBusinessClient({
+      region: config.q.region,
+      ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+      credentials,
+      maxAttempts: 1,
+      requestHandler,
+    });
+    const search = (queryText: string) =>
+      new SearchRelevantContentCommand({
+        applicationId: config.q.applicationId,
+        queryText,
+        contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+      });
+    return {
+      call: (query) =>
+        sdk.send(search(query)).then(
+          () => true,
+          () => false,
+        ),
+      close: async () => sdk.destroy(),
+    };
+  };
+  return { user, destroy: () => requestHandler.destroy() };
+}
+
+async function generateLoad(job: LoadJob): Promise<LoadDone> {
+  const raw = job.kind === 'raw' ? rawUsers(job) : undefined;
+  let warmupErrors = 0;
+  const warmStart = performance.now();
+  // Warm-up, not timed: every user connected/exchanged and one search done.
+  const users = await Promise.all(
+    job.tokens.map(async (token, u) => {
+      const user = raw ? await raw.user(token) : await mcpUser(job, token);
+      if (!(await user.call(QUERIES[u % QUERIES.length]!))) warmupErrors++;
+      return user;
+    }),
+  );
+  const warmupSeconds = (performance.now() - warmStart) / 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    users.map(async (user, u) => {
+      for (let c = 0; c < job.callsPerUser; c++) {
+        const t0 = performance.now();
+        const ok = await user.call(QUERIES[(u + c + 1) % QUERIES.length]!);
+        latencies.push(performance.now() - t0);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(users.map((user) => user.close().catch(() => undefined)));
+  raw?.destroy();
+  return { latencies, errors, warmupErrors, seconds, warmupSeconds };
+}
+
+process.once('message', (job) => {
+  void generateLoad(job as LoadJob).then((done) => process.send!(done, () => process.exit(0)));
+});

@@ -1,0 +1,63 @@
+/**
+ * @module The server of bench/http-many-users.ts in a process of its own (forked with IPC): the built
+ * server (dist/, as `npm run build` leaves it) started in-process, so the bench can ask it for its heap.
+ * Requests: { start: { input, stateless, baseCredentials } } → url; { heap: true } → heapUsed after
+ * full GCs (needs --expose-gc); { stats: true } → the server's stats; { stop: true } → closes and exits.
+ */
+import type { HttpServerHandle } from '../src/server/http/app.js';
+
+// The built modules, not the sources: what `qindex-mcp serve --transport http` runs (tsc output).
+const dist = new URL('../dist/src/', import.meta.url);
+const { startHttpServer } = (await import(
+  new URL('server/http/app.js', dist).href
+)) as typeof import('../src/server/http/app.js');
+const { createMcpServer } = (await import(
+  new URL('server/mcp.js', dist).href
+)) as typeof import('../src/server/mcp.js');
+const { ConfigSchema } = (await import(
+  new URL('config/schema.js', dist).href
+)) as typeof import('../src/config/schema.js');
+const { createLogger } = (await import(new URL('log.js', dist).href)) as typeof import('../src/log.js');
+
+interface Start {
+  input: unknown;
+  stateless: boolean;
+  baseCredentials: { accessKeyId: string; secretAccessKey: string };
+}
+type Message = { id: number; start?: Start; heap?: true; stats?: true; stop?: true };
+
+let server: HttpServerHandle | undefined;
+
+async function settledHeap(): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the server child with --expose-gc');
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+async function answer(m: Message): Promise<unknown> {
+  if (m.start) {
+    server = await startHttpServer(ConfigSchema.parse(m.start.input), {
+      logger: createLogger({ level: 'silent' }),
+      createServer: createMcpServer,
+      baseCredentials: m.start.baseCredentials,
+    });
+    return server.url;
+  }
+  if (m.heap) return settledHeap();
+  if (m.stats) return server?.stats();
+  await server?.close();
+  return true;
+}
+
+process.on('message', (m: Message) => {
+  answer(m).then(
+    (value) => process.send!({ id: m.id, value }, () => (m.stop ? process.exit(0) : undefined)),
+    (e: unknown) => process.send!({ id: m.id, error: String(e) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send!({ id: 0, value: 'ready' });
