@@ -4,20 +4,19 @@
  * Requests: { start: { input, stateless, baseCredentials } } → url; { heap: true } → heapUsed after
  * full GCs (needs --expose-gc); { stats: true } → the server's stats; { stop: true } → closes and exits.
  */
+import type * as App from '../src/server/http/app.js';
 import type { HttpServerHandle } from '../src/server/http/app.js';
+import type * as Mcp from '../src/server/mcp.js';
+import type * as Schema from '../src/config/schema.js';
+import type * as Log from '../src/log.js';
 
 // The built modules, not the sources: what `qindex-mcp serve --transport http` runs (tsc output).
 const dist = new URL('../dist/src/', import.meta.url);
-const { startHttpServer } = (await import(
-  new URL('server/http/app.js', dist).href
-)) as typeof import('../src/server/http/app.js');
-const { createMcpServer } = (await import(
-  new URL('server/mcp.js', dist).href
-)) as typeof import('../src/server/mcp.js');
-const { ConfigSchema } = (await import(
-  new URL('config/schema.js', dist).href
-)) as typeof import('../src/config/schema.js');
-const { createLogger } = (await import(new URL('log.js', dist).href)) as typeof import('../src/log.js');
+const built = async <T>(path: string) => (await import(new URL(path, dist).href)) as T;
+const { startHttpServer } = await built<typeof App>('server/http/app.js');
+const { createMcpServer } = await built<typeof Mcp>('server/mcp.js');
+const { ConfigSchema } = await built<typeof Schema>('config/schema.js');
+const { createLogger } = await built<typeof Log>('log.js');
 
 interface Start {
   input: unknown;
