@@ -3,6 +3,7 @@
  * regions, pointed at aws.endpoint), the named step runner that maps errors and reports progress,
  * and small readers for ID-token claims, identity contexts and STS credentials.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { STSClient, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
 import { SSOOIDCClient, type CreateTokenWithIAMResponse } from '@aws-sdk/client-sso-oidc';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -124,6 +125,38 @@ export function sharedSsoOidcClient(
 ): SSOOIDCClient {
   return sharedFor(config, base, `sso-oidc:${idcRegion}`, () =>
     createSsoOidcClient(config, idcRegion, baseCredentialsProvider(config, base)),
+  );
+}
+
+/** The credentials of the call a per-call-signed client is sending (see `perCallSsoOidcClient`). */
+const callCredentials = new AsyncLocalStorage<AwsCredentialIdentity>();
+
+/**
+ * Marked `memoized` so the SDK asks on every request instead of caching an earlier call's answer;
+ * outside `signedWith` it refuses rather than sign with anyone's keys.
+ */
+const perCallCredentials = Object.assign(
+  async () => {
+    const credentials = callCredentials.getStore();
+    if (!credentials) throw new Error('no per-call credentials: call inside signedWith()');
+    return credentials;
+  },
+  { memoized: true as const },
+);
+
+/** Runs `send` with `credentials` signing the per-call-signed clients' requests it makes. */
+export function signedWith<T>(credentials: AwsCredentialIdentity, send: () => Promise<T>): Promise<T> {
+  return callCredentials.run(credentials, send);
+}
+
+/**
+ * sso-oidc signed per call (`signedWith`), one per configuration and region: data-accessor signs each
+ * user's CreateTokenWithIAM with that user's own tagged session, and a client per user cost each cached
+ * user an SDK client, its HTTP agent and a kept-alive socket.
+ */
+export function perCallSsoOidcClient(config: QindexConfig, idcRegion: string): SSOOIDCClient {
+  return sharedFor(config, undefined, `sso-oidc-per-call:${idcRegion}`, () =>
+    createSsoOidcClient(config, idcRegion, perCallCredentials),
   );
 }
 

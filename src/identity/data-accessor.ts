@@ -14,8 +14,9 @@ import {
   IDENTITY_CENTER_CONTEXT_PROVIDER,
   JWT_BEARER_GRANT,
   claimsOf,
-  createSsoOidcClient,
+  perCallSsoOidcClient,
   sharedStsClient,
+  signedWith,
   freshToken,
   identityContextOf,
   requireIdentityContext,
@@ -47,22 +48,13 @@ export function createDataAccessorExchange(
   const mode = deps.config.mode;
   if (mode.type !== 'data-accessor') throw new Error('createDataAccessorExchange needs mode data-accessor');
   const sts = sharedStsClient(deps.config, base);
-  // The sso-oidc client is built once per provider (it signs with this user's tagged session, so it is
-  // not shared); each exchange installs its own tagged session here. Marked
-  // `memoized` so the SDK reads it on every call instead of caching an earlier exchange's session.
-  let tagged: AwsCredentialIdentity | undefined;
-  const taggedSession = Object.assign(
-    async () => {
-      if (!tagged) throw new Error('no tenant-tagged session yet');
-      return tagged;
-    },
-    { memoized: true },
-  );
-  const ssoOidc = createSsoOidcClient(deps.config, mode.idcRegion, taggedSession);
+  // One sso-oidc client for every user (chain.ts): each CreateTokenWithIAM is signed with the tagged
+  // session its own exchange just made, held only for that call.
+  const ssoOidc = perCallSsoOidcClient(deps.config, mode.idcRegion);
   const tags: Tag[] = [{ Key: DATA_ACCESSOR_EXTERNAL_ID_TAG, Value: mode.tenantId }];
   let idcRefreshToken: string | undefined;
 
-  const assumeTagged = async (claims: TokenClaims | undefined) => {
+  const assumeTagged = async (claims: TokenClaims | undefined): Promise<AwsCredentialIdentity> => {
     const step = 'sts:AssumeRole (tenant tag)' as const;
     const r = await runStep(deps, step, claims, () =>
       sts.send(
@@ -74,32 +66,35 @@ export function createDataAccessorExchange(
         }),
       ),
     );
-    tagged = toCredentials(r.Credentials, step);
+    return toCredentials(r.Credentials, step);
   };
 
   const createToken = (
+    tagged: AwsCredentialIdentity,
     claims: TokenClaims | undefined,
     input: Omit<CreateTokenWithIAMCommand['input'], 'clientId'>,
   ) =>
     runStep(deps, 'sso-oidc:CreateTokenWithIAM', claims, () =>
-      ssoOidc.send(new CreateTokenWithIAMCommand({ clientId: mode.idcApplicationArn, ...input })),
+      signedWith(tagged, () =>
+        ssoOidc.send(new CreateTokenWithIAMCommand({ clientId: mode.idcApplicationArn, ...input })),
+      ),
     );
 
   const tti = async () => {
     const { token, claims } = await freshToken(deps);
-    await assumeTagged(claims);
-    const response = await createToken(claims, { grantType: JWT_BEARER_GRANT, assertion: token });
+    const tagged = await assumeTagged(claims);
+    const response = await createToken(tagged, claims, { grantType: JWT_BEARER_GRANT, assertion: token });
     return { response, claims };
   };
 
   const authCode = async () => {
-    await assumeTagged(undefined);
+    const tagged = await assumeTagged(undefined);
     let response: CreateTokenWithIAMResponse | undefined;
     if (idcRefreshToken) {
       const refreshToken = idcRefreshToken;
       idcRefreshToken = undefined;
       // The refresh_token grant may return no new identity context (design.md 2): then log in again.
-      response = await createToken(undefined, { grantType: 'refresh_token', refreshToken }).then(
+      response = await createToken(tagged, undefined, { grantType: 'refresh_token', refreshToken }).then(
         (r) => (identityContextOf(r) ? r : undefined),
         (e: unknown) => {
           deps.logger.info(
@@ -122,7 +117,7 @@ export function createDataAccessorExchange(
         );
       }
       const grant = await runStep(deps, 'idc:authorize', undefined, login);
-      response = await createToken(undefined, {
+      response = await createToken(tagged, undefined, {
         grantType: 'authorization_code',
         code: grant.code,
         redirectUri: grant.redirectUri,
