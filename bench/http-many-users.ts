@@ -9,7 +9,9 @@
  * stateless; each MCP arm is compared with the raw run just before it.
  *
  * Run (after `npm run build`): node --import tsx bench/http-many-users.ts [users=50] [callsPerUser=20]
- * [cachedUsers=300]. BENCH_CPU_PROF=<dir> writes the server process's CPU profiles there.
+ * [cachedUsers=300]. BENCH_CPU_PROF=<dir> writes the server process's CPU profiles there;
+ * BENCH_MEMORY_ONLY=1 measures the heap per user alone (no results file);
+ * BENCH_HEAP_SNAPSHOTS=<dir> heap snapshots of the memory server before and after its cached users.
  * Writes bench/results/http-many-users.json.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -27,6 +29,8 @@ const here = import.meta.dirname;
 function child(file: string, execArgv: string[] = []) {
   const proc: ChildProcess = fork(join(here, file), [], {
     execArgv: ['--import', 'tsx', ...execArgv],
+    // The server's audit lines (stdout) are its work, not the bench's output.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
@@ -96,6 +100,7 @@ async function startServer(sandbox: Sandbox, stateless: boolean, name: string) {
   return {
     url,
     heap: () => server.ask<number>({ heap: true }),
+    snapshot: (path: string) => server.ask<string>({ snapshot: path }),
     stats: () => server.ask<{ cachedUsers: number }>({ stats: true }),
     stop: async () => {
       const exited = new Promise((r) => server.proc.once('exit', r));
@@ -142,6 +147,8 @@ async function arm(sandbox: Sandbox, kind: 'raw' | 'stateful' | 'stateless', off
  * Heap per cached user: the server process's heap (after full GCs) before and after `cachedUsers` more
  * users, each with one tool call (stateless, no sessions), divided by their number.
  */
+const WARM_USERS = 100;
+
 async function memoryPerUser(sandbox: Sandbox) {
   const server = await startServer(sandbox, true, 'memory');
   const call = async (token: string) => {
@@ -166,13 +173,17 @@ async function memoryPerUser(sandbox: Sandbox) {
   const calls = async (tokens: string[]) => {
     for (let i = 0; i < tokens.length; i += 20) await Promise.all(tokens.slice(i, i + 20).map(call));
   };
-  await calls(await sandbox.ask<string[]>({ tokens: [1_000_000, 20] })); // warm code paths
+  // Warm code paths (and their JIT's code) with users of their own before the first measure.
+  await calls(await sandbox.ask<string[]>({ tokens: [1_000_000, WARM_USERS] }));
   const tokens = await sandbox.ask<string[]>({ tokens: [2_000_000, cachedUsers] });
+  const snapshots = process.env.BENCH_HEAP_SNAPSHOTS;
+  if (snapshots) await server.snapshot(join(snapshots, 'before.heapsnapshot'));
   const before = await server.heap();
   await calls(tokens);
   const after = await server.heap();
+  if (snapshots) await server.snapshot(join(snapshots, 'after.heapsnapshot'));
   const result = {
-    cachedUsers: (await server.stats()).cachedUsers - 20,
+    cachedUsers: (await server.stats()).cachedUsers - WARM_USERS,
     heapBytesPerUser: Math.round((after - before) / cachedUsers),
     heapMiBTotal: +((after - before) / 1048576).toFixed(1),
   };
@@ -184,6 +195,10 @@ async function main() {
   const sandboxChild = child('http-sandbox.ts');
   const sandbox: Sandbox = { ...sandboxChild, description: (await sandboxChild.ready) as SandboxDescription };
   try {
+    if (process.env.BENCH_MEMORY_ONLY) {
+      process.stdout.write(`${JSON.stringify(await memoryPerUser(sandbox))}\n`);
+      return;
+    }
     // Interleaved in pairs: each MCP arm against the raw arm just before it, on fresh users each time.
     const rawA = await arm(sandbox, 'raw', 0);
     const stateful = await arm(sandbox, 'stateful', 10_000);

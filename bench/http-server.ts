@@ -2,8 +2,9 @@
  * @module The server of bench/http-many-users.ts in a process of its own (forked with IPC): the built
  * server (dist/, as `npm run build` leaves it) started in-process, so the bench can ask it for its heap.
  * Requests: { start: { input, stateless, baseCredentials } } → url; { heap: true } → heapUsed after
- * full GCs (needs --expose-gc); { stats: true } → the server's stats; { stop: true } → closes and exits.
+ * full GCs (needs --expose-gc); { snapshot: path } → a heap snapshot there; { stats: true } → the server's stats; { stop: true } → closes and exits.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import type * as App from '../src/server/http/app.js';
 import type { HttpServerHandle } from '../src/server/http/app.js';
 import type * as Mcp from '../src/server/mcp.js';
@@ -23,7 +24,7 @@ interface Start {
   stateless: boolean;
   baseCredentials: { accessKeyId: string; secretAccessKey: string };
 }
-type Message = { id: number; start?: Start; heap?: true; stats?: true; stop?: true };
+type Message = { id: number; start?: Start; heap?: true; snapshot?: string; stats?: true; stop?: true };
 
 let server: HttpServerHandle | undefined;
 
@@ -47,6 +48,8 @@ async function answer(m: Message): Promise<unknown> {
     return server.url;
   }
   if (m.heap) return settledHeap();
+  // For finding what a cached user holds: compare two snapshots (by constructor) in DevTools.
+  if (m.snapshot) return (await settledHeap(), writeHeapSnapshot(m.snapshot));
   if (m.stats) return server?.stats();
   await server?.close();
   return true;
