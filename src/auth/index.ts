@@ -37,6 +37,11 @@ export interface SignIn {
   /** A new ID token from the refresh grant on every call (never cached), rotation persisted. */
   freshIdToken(): Promise<string>;
   current(): Promise<LoginInfo | undefined>;
+  /**
+   * Whether there is a login to refresh (QINDEX_REFRESH_TOKEN, or one in the store), without the IdP
+   * round trip `current()` makes for the environment's token.
+   */
+  hasLogin(): Promise<boolean>;
   /** Starts a device sign-in: what to show the person now, and the saved login once they approve. */
   startDevice(options?: DeviceLoginOptions): Promise<DeviceLoginStart<LoginInfo>>;
   loginBrowser(options?: BrowserLoginOptions): Promise<LoginInfo>;
@@ -252,6 +257,7 @@ export function openSignIn(config: SignInConfig, deps: SignInDeps): SignIn {
       const login = await s.read(profile);
       return login && info(login, s);
     },
+    hasLogin: async () => envRefreshToken !== undefined || (await getStore().read(profile)) !== undefined,
     async startDevice(options = {}) {
       const start = await startDeviceLogin(oidc, { profile, ...options });
       const completed = start.completed.then(save);

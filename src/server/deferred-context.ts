@@ -67,8 +67,9 @@ export function createDeferredContext(
       void loadIdentity()
         .then(async (id) => {
           if (!warmable(config)) return;
-          // Nobody signed in: nothing to exchange (the first tool call offers the sign-in).
-          await id.user();
+          // Nobody signed in: nothing to exchange (the first tool call offers the sign-in). Not user():
+          // for QINDEX_REFRESH_TOKEN that is a refresh of its own, and the exchange makes one anyway.
+          if (!(await id.signedIn())) return;
           // The exchange's requests go out first; the Q client's SDK loads while they are answered.
           const exchange = id.credentials();
           void load().catch(() => undefined);

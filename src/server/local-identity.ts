@@ -14,6 +14,8 @@ import type { PendingLogin, ToolContext } from '../tools/context.js';
 
 export interface LocalIdentity extends Pick<ToolContext, 'user' | 'startLogin'> {
   credentials: CredentialProvider;
+  /** Someone is signed in (no IdP call): the exchange is worth starting before the first tool call. */
+  signedIn(): Promise<boolean>;
 }
 
 export function createLocalIdentity(
@@ -42,6 +44,7 @@ export function createLocalIdentity(
   const login = loginCommand(config.profile);
   return {
     credentials,
+    signedIn: () => signIn.hasLogin(),
     async user() {
       const info = await signIn.current();
       if (info && expired && expired.login === loginKey(info)) throw expired.error;
