@@ -7,7 +7,7 @@
  *   Q call included) against the minimal server's `echo`.
  * The load generator (this process, with the sandbox) is separate from both servers.
  *
- * Usage: npx tsx bench/cold-start.ts [--runs 3 --pairs 15]
+ * Usage: npx tsx bench/cold-start.ts [--runs 3 --pairs 15] [--cli <file>] [--cpu-prof <dir>]
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,11 +24,16 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '15' },
     /** Another build of the CLI to time (default the built dist/src/cli.js). */
     cli: { type: 'string' },
+    /** Write a V8 CPU profile of each qindex-mcp start into this directory (timings then include it). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const pairs = Number(values.pairs);
 const MINIMAL = join(ROOT, 'bench/minimal-server.mjs');
+const profileFlags = values['cpu-prof']
+  ? ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', values['cpu-prof']]
+  : [];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -89,7 +94,7 @@ const d = sandbox.description;
 try {
   const server = await benchServer(d, 'cold');
   const qindex = async () =>
-    coldStart(server.args(values.cli), await server.env(), {
+    coldStart([...profileFlags, ...server.args(values.cli)], await server.env(), {
       name: 'search_relevant_content',
       arguments: { query: 'travel reimbursement limit', maxResults: 10 },
     });
