@@ -9,7 +9,7 @@ import { useSandbox } from '../helpers/sandbox.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
 import { createBearerVerifier } from '../../src/server/http/bearer.js';
 import { isQindexError } from '../../src/errors.js';
-import { badTokens, signedToken } from './tokens.js';
+import { badTokens, signedToken, tampered } from './tokens.js';
 import { subjectOf } from '../../tools/sandbox/idp/claims.js';
 
 const sandbox = useSandbox();
@@ -49,6 +49,21 @@ describe('bearer verification', () => {
       );
       expect(isQindexError(error) && error.code, name).toBe('invalid_token');
       expect((error as Error).message, name).not.toContain(token.slice(-20));
+    }
+  });
+
+  it('remembers a verified token, never a refusal: bad tokens are refused again after a good one passed', async () => {
+    const verify = verifier();
+    const token = await controlClient(sandbox().description.control).mintAccessToken({ username: 'alice' });
+    const first = await verify(token);
+    expect(await verify(token)).toBe(first);
+    // The same token with another subject, its signature kept: not the remembered one.
+    await expect(verify(tampered(token, { sub: 'bob' }))).rejects.toMatchObject({ code: 'invalid_token' });
+    const bad = await badTokens(sandbox(), 'alice');
+    for (const round of [1, 2]) {
+      for (const [name, t] of Object.entries(bad)) {
+        await expect(verify(t), `${name}, round ${round}`).rejects.toMatchObject({ code: 'invalid_token' });
+      }
     }
   });
 

@@ -4,6 +4,7 @@
  * HMAC, so an RSA public key can never be used as an HMAC secret).
  */
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { timeUpstream } from '../../telemetry/aws.js';
 import type { HttpConfig } from '../../config/http.js';
 import { discover, requireSecureUrl } from '../../auth/discovery.js';
@@ -52,6 +53,10 @@ export function configuredBearerVerifier(issuer: string, http: HttpConfig): Bear
   });
 }
 
+/** How many verified tokens are remembered, and for how long at most. */
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 5 * 60_000;
+
 export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
   // Keys over plain HTTP could be swapped on the way to mint tokens for anyone (src/auth/discovery.ts).
   requireSecureUrl(options.issuer, 'issuer');
@@ -71,7 +76,21 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     return jwks;
   };
 
+  const tolerance = options.clockToleranceSeconds ?? 30;
+  // A token verified once is the same token on its next request: its signature, issuer and audience
+  // cannot have changed, and its expiry is checked on every hit (the cache's TTL ends at exp +
+  // tolerance, as jwtVerify would). RSA verification was the server's largest own CPU cost per request.
+  // Bounded in size and in time (VERIFIED_TTL_MS), so a key the IdP withdraws stops being honoured soon.
+  const verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_MAX });
+  const remember = (v: VerifiedToken) => {
+    const ttl = Math.min(VERIFIED_TTL_MS, v.expiresAt + tolerance * 1000 - Date.now());
+    if (ttl > 0) verified.set(v.token, v, { ttl });
+    return v;
+  };
+
   return async (token) => {
+    const hit = verified.get(token);
+    if (hit) return hit;
     if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) throw invalid('The bearer token is not a JWT.');
     const keys = await keySet();
     try {
@@ -80,16 +99,16 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
         audience: options.audience,
         algorithms: allowed,
         requiredClaims: ['exp', 'sub', 'iss', 'aud'],
-        clockTolerance: options.clockToleranceSeconds ?? 30,
+        clockTolerance: tolerance,
       });
-      return {
+      return remember({
         token,
         issuer: payload.iss!,
         subject: payload.sub!,
         email: typeof payload.email === 'string' ? payload.email : undefined,
         claims: payload,
         expiresAt: payload.exp! * 1000,
-      };
+      });
     } catch (e) {
       throw mapJoseError(e);
     }
