@@ -1,15 +1,16 @@
 /**
  * @module MCP over stdio: serves this process's stdin/stdout in whichever protocol era the client opens
  * with (the SDK's serveStdio decides: `initialize` pins 2025-11-25, a request with the 2026-07-28
- * `_meta` envelope pins 2026-07-28, a `server/discover` probe may still fall back to `initialize`).
+ * `_meta` envelope pins 2026-07-28, a `server/discover` probe may still fall back to `initialize`;
+ * stdio-eras.ts then takes the pinned connection's ordinary messages past its per-message checks).
  * stdout carries JSON-RPC only: stray console output is sent to stderr, and a line that is not
  * JSON-RPC (or is too long) gets a JSON-RPC error instead of silence, after which the server keeps
  * reading (see stdio-transport.ts).
  */
 import type { McpServer } from '@modelcontextprotocol/server';
-import { serveStdio as serveEras } from '@modelcontextprotocol/server/stdio';
 import type { Logger } from '../log.js';
 import type { ProtocolEra } from './mcp.js';
+import { serveEras } from './stdio-eras.js';
 import { LineTransport, RejectedLineError } from './stdio-transport.js';
 
 /** Sends console.log/info/debug (from any dependency) to stderr: stdout belongs to the protocol. */
@@ -54,7 +55,7 @@ export async function serveStdio(
       return sent;
     };
   }
-  const handle = serveEras(({ era }) => createServer(era), {
+  const handle = serveEras(createServer, {
     transport,
     onerror: (error) => {
       // The transport has answered the line already; the log says it happened, never what it held.
