@@ -67,15 +67,10 @@ const MAX_ATTRIBUTES_CHARS = 600;
  * exactly the stringValue an attributeFilter takes. What the heading already shows is left out.
  */
 function renderAttributes(p: Passage): string {
-  const shown: Record<string, AttributeValue | undefined> = {
-    _data_source_id: p.attributes._data_source_id,
-    _document_title: p.title,
-    _source_uri: p.uri,
-  };
   const parts: string[] = [];
   let length = 0;
   for (const [name, value] of Object.entries(p.attributes)) {
-    if (name in shown && JSON.stringify(shown[name]) === JSON.stringify(value)) continue;
+    if (shownInHeading(p, name, value)) continue;
     const json = JSON.stringify(value);
     const part = `${name}=${json.length > MAX_ATTRIBUTE_CHARS ? `${json.slice(0, MAX_ATTRIBUTE_CHARS)}…` : json}`;
     if (length + part.length > MAX_ATTRIBUTES_CHARS) {
@@ -86,6 +81,17 @@ function renderAttributes(p: Passage): string {
     length += part.length + 2;
   }
   return parts.join(', ');
+}
+
+/**
+ * Whether the heading shows this attribute already: the data source id is itself (always shown), the
+ * title and URI are strings, so equal JSON is the same value (no JSON.stringify per attribute needed).
+ */
+function shownInHeading(p: Passage, name: string, value: AttributeValue): boolean {
+  if (name === '_data_source_id') return true;
+  if (name === '_document_title') return value === p.title;
+  if (name === '_source_uri') return p.uri !== undefined && value === p.uri;
+  return false;
 }
 
 export function renderSources(sources: Source[]): string {
