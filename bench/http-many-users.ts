@@ -15,8 +15,8 @@
  * Writes bench/results/http-many-users.json.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configInputFor } from '../test/helpers/config.js';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
@@ -24,13 +24,16 @@ import type { LoadDone, LoadJob } from './http-load.js';
 
 const [users = 50, callsPerUser = 20, cachedUsers = 300] = process.argv.slice(2).map(Number);
 const here = import.meta.dirname;
+const childLogPath = join(tmpdir(), `http-many-users-${process.pid}.log`);
+const childLog = openSync(childLogPath, 'a');
 
 /** A forked helper answering { id, ...request } with { id, value } or { id, error }. */
 function child(file: string, execArgv: string[] = []) {
   const proc: ChildProcess = fork(join(here, file), [], {
     execArgv: ['--import', 'tsx', ...execArgv],
-    // The server's audit lines (stdout) are its work, not the bench's output.
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // The children's stderr (the server's audit lines among it) goes to a file: a pipe to a terminal
+    // would make its synchronous writes the server's cost. stdout is not read.
+    stdio: ['ignore', 'ignore', childLog, 'ipc'],
   });
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 1;
@@ -81,7 +84,8 @@ async function startServer(sandbox: Sandbox, stateless: boolean, name: string) {
   const prof = process.env.BENCH_CPU_PROF;
   const server = child('http-server.ts', [
     '--expose-gc',
-    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
+    // A directory per server: tsx's loader thread writes a profile of its own beside the main thread's.
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${join(prof, name)}`] : []),
   ]);
   await server.ready;
   const d = sandbox.description;
@@ -236,6 +240,6 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${String(e)}\n`);
+  process.stderr.write(`${String(e)}\n(the children's stderr: ${childLogPath})\n`);
   process.exitCode = 1;
 });
