@@ -7,6 +7,7 @@
 import type { ServerMetadata } from 'openid-client';
 import { isLoopback } from '../config/loopback.js';
 import { ErrorCode, QindexError } from '../errors.js';
+import { idpFetch } from './http.js';
 import { networkCode } from './network.js';
 import { timeUpstream } from '../telemetry/aws.js';
 
@@ -93,7 +94,7 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
   let body: unknown;
   try {
     const response = await timeUpstream('idp', 'discovery', () =>
-      fetch(url, {
+      idpFetch(url, {
         headers: { accept: 'application/json' },
         // A redirect elsewhere is not this issuer's document.
         redirect: 'manual',

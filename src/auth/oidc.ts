@@ -5,11 +5,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as client from 'openid-client';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 import { commandLine } from '../config/invocation.js';
 import { ErrorCode, QindexError } from '../errors.js';
 import type { IdpConfig } from '../config/schema.js';
 import { discover, discoveryUrl as discoveryUrlOf, requireSecureUrl } from './discovery.js';
+import { idpFetch } from './http.js';
 import { networkCode } from './network.js';
 
 export interface Oidc {
@@ -77,7 +78,7 @@ export function createOidc(idp: IdpConfig, options: { timeoutSeconds?: number } 
     const uri = (await configuration()).serverMetadata().jwks_uri;
     if (!uri)
       throw new QindexError(ErrorCode.IdpDiscoveryFailed, `The IdP at ${idp.issuer} publishes no jwks_uri.`);
-    jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000 });
+    jwks = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000, [customFetch]: idpFetch });
     return jwks;
   };
 
@@ -116,7 +117,7 @@ const taps = new AsyncLocalStorage<TokenTap>();
 export const withTokenTap = <T>(tap: TokenTap, fn: () => Promise<T>): Promise<T> => taps.run(tap, fn);
 
 const tappingFetch: client.CustomFetch = async (url, init) => {
-  const response = await fetch(url, init as RequestInit);
+  const response = await idpFetch(url, init as RequestInit);
   const tap = taps.getStore();
   if (!tap || !response.ok) return response;
   const text = await response.text();
