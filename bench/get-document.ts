@@ -5,7 +5,9 @@
  * - a 20,000-character window (offset 0) of a 4.2 MB document against the same call on a 2 KB one;
  * - reading the 4.2 MB document to the end in 50,000-character windows, against one download of it
  *   (the first window after the cache entry expired: download + parse + the window);
- * and, as the before, the same with a fresh server for each window's first read (cache cold).
+ * and, to split a window's time, interleaved batches of the bare GetDocumentContent call (the ACL check
+ * every window makes, from this process), `whoami` (the MCP round trip without a Q call) and a
+ * 100-character window of the large document.
  *
  * Usage: npx tsx bench/get-document.ts [--rounds 5 --batch 20]
  */
@@ -18,7 +20,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { corpus } from '../tools/sandbox/corpus/index.js';
 import { startSandbox } from '../tools/sandbox/index.js';
 import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
-import { benchServer } from './stdio-server.js';
+import { benchServer, rawGetDocumentContent } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '20' } },
@@ -79,6 +81,7 @@ try {
     return performance.now() - t0;
   };
 
+  const raw = await rawGetDocumentContent(d);
   const client = await connect();
   const totalChars = (await read(client, LARGE, 0, 100)).totalChars;
   await read(client, SMALL, 0, 100);
@@ -93,6 +96,20 @@ try {
       const b = await timed(() => read(client, first ? SMALL : LARGE, 0, 20_000));
       largeWindow.push(first ? a : b);
       smallWindow.push(first ? b : a);
+    }
+    // The split of a window: Q's ACL check alone, the MCP round trip alone, and a window of 100 characters.
+    const split: Record<'acl' | 'whoami' | 'tiny', number[]> = { acl: [], whoami: [], tiny: [] };
+    const arms = {
+      acl: () => raw.get(LARGE),
+      whoami: () => client.callTool({ name: 'whoami', arguments: {} }),
+      tiny: () => read(client, LARGE, 1_000_000, 100),
+    };
+    const order = ['acl', 'whoami', 'tiny'] as const;
+    for (let i = 0; i < batch; i++) {
+      for (let k = 0; k < order.length; k++) {
+        const arm = order[(k + i + r) % order.length]!;
+        split[arm].push(await timed(arms[arm]));
+      }
     }
     // One download: a fresh server's first read of the large document (nothing cached there).
     const fresh = await connect();
@@ -111,10 +128,15 @@ try {
       oneDownloadMs: r3(oneDownload),
       readToTheEndMs: r3(oneDownload + toTheEnd),
       readToTheEndRatio: r3((oneDownload + toTheEnd) / oneDownload),
+      perWindowMs: r3(toTheEnd / (Math.ceil(totalChars / 50_000) - 1)),
+      aclCheckP50Ms: r3(median(split.acl)),
+      whoamiP50Ms: r3(median(split.whoami)),
+      tinyWindowP50Ms: r3(median(split.tiny)),
     };
     process.stderr.write(`round ${r + 1}/${rounds}: ${JSON.stringify(row)}\n`);
     perRound.push(row);
   }
+  raw.destroy();
   const result = {
     benchmark: 'get-document',
     date: new Date().toISOString(),

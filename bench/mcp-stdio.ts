@@ -2,7 +2,9 @@
  * @module Benchmark: what an MCP tool call over stdio adds on top of the raw Q call. Sequential
  * SearchRelevantContent calls against the sandbox (in its own process) three ways: the bare SDK client
  * with identity-aware credentials (baseline), the built `qindex-mcp serve` through the SDK's MCP Client
- * over stdio, and `whoami` over the same connection (no Q call: the MCP + stdio floor). Interleaved:
+ * over stdio, `whoami` over the same connection (no Q call: the MCP + stdio floor), and the same tool on a
+ * bare SDK server (bench/sdk-floor-server.ts: same schemas, SDK call and result, none of our layers), so
+ * that the built server's cost above that floor is ours. Interleaved:
  * each round runs a batch of every arm in a rotating order, and a round's overhead is its MCP p50 minus
  * the raw p50 of the same round, so machine drift hits both alike; three runs give the spread.
  *
@@ -97,10 +99,26 @@ try {
   });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
-  const arms: Record<'raw' | 'tool' | 'whoami', (i: number) => Promise<unknown>> = {
+  // The floor: the same tool on a bare SDK server (its own process, its own refresh token).
+  const floor = new Client({ name: 'bench', version: '1' });
+  await floor.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', 'tsx', join(ROOT, 'bench/sdk-floor-server.ts')],
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', QINDEX_BENCH_SANDBOX: JSON.stringify(d) },
+      stderr: 'ignore',
+    }),
+  );
+  const arms: Record<'raw' | 'tool' | 'floor' | 'whoami', (i: number) => Promise<unknown>> = {
     raw: raw.search,
     tool: (i) =>
       client.callTool({
+        name: 'search_relevant_content',
+        arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
+      }),
+    floor: (i) =>
+      floor.callTool({
         name: 'search_relevant_content',
         arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
       }),
@@ -108,10 +126,12 @@ try {
   };
   const names = Object.keys(arms) as Array<keyof typeof arms>;
   for (const name of names) await batchOf(warmup, arms[name], []);
-  const all: Record<string, number[]> = { raw: [], tool: [], whoami: [] };
+  const all: Record<string, number[]> = { raw: [], tool: [], floor: [], whoami: [] };
   const perRun = [];
   for (let run = 0; run < runs; run++) {
     const overheads: number[] = [];
+    const floorOverheads: number[] = [];
+    const ours: number[] = [];
     const rawP50s: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const p50: Record<string, number> = {};
@@ -120,17 +140,25 @@ try {
         p50[name] = await batchOf(batch, arms[name], all[name]!);
       }
       overheads.push(p50.tool! - p50.raw!);
+      floorOverheads.push(p50.floor! - p50.raw!);
+      ours.push(p50.tool! - p50.floor!);
       rawP50s.push(p50.raw!);
     }
-    const o = { rawP50Ms: r3(median(rawP50s)), overheadP50Ms: r3(median(overheads)) };
+    const o = {
+      rawP50Ms: r3(median(rawP50s)),
+      overheadP50Ms: r3(median(overheads)),
+      floorOverheadP50Ms: r3(median(floorOverheads)),
+      oursP50Ms: r3(median(ours)),
+    };
     process.stderr.write(
-      `run ${run + 1}: raw p50 ${o.rawP50Ms} ms, MCP overhead at p50 ${o.overheadP50Ms} ms\n`,
+      `run ${run + 1}: raw p50 ${o.rawP50Ms} ms, MCP overhead at p50 ${o.overheadP50Ms} ms (bare SDK server ${o.floorOverheadP50Ms} ms, ours above it ${o.oursP50Ms} ms)\n`,
     );
     perRun.push({ ...o, loadAverage: loadavg().map(r3) });
   }
   raw.destroy();
   const exchanges = (await control.counters())['sso-oauth:CreateTokenWithIAM'] ?? 0;
   await client.close();
+  await floor.close();
 
   const result = {
     benchmark: 'mcp-stdio',
@@ -140,10 +168,18 @@ try {
     runs,
     rounds,
     batch,
-    /** Per run: medians over its rounds of the raw p50 and of (MCP p50 - raw p50) in the same round. */
+    /**
+     * Per run: medians over its rounds of the raw p50, of (MCP p50 - raw p50) in the same round, the
+     * same for the bare SDK server, and of (MCP p50 - bare SDK server p50).
+     */
     perRun,
     /** Every sample of every run, per arm. */
-    latencyMs: { rawSdk: summary(all.raw!), mcpTool: summary(all.tool!), mcpWhoami: summary(all.whoami!) },
+    latencyMs: {
+      rawSdk: summary(all.raw!),
+      mcpTool: summary(all.tool!),
+      sdkFloor: summary(all.floor!),
+      mcpWhoami: summary(all.whoami!),
+    },
     /** Identity exchanges for both paths together: one each, however many calls. */
     identityExchanges: exchanges,
   };
@@ -162,7 +198,13 @@ function writeReadmeSection(r: {
   runs: number;
   rounds: number;
   batch: number;
-  perRun: Array<{ rawP50Ms: number; overheadP50Ms: number; loadAverage: number[] }>;
+  perRun: Array<{
+    rawP50Ms: number;
+    overheadP50Ms: number;
+    floorOverheadP50Ms: number;
+    oursP50Ms: number;
+    loadAverage: number[];
+  }>;
   latencyMs: Record<string, Latency>;
   identityExchanges: number;
 }) {
@@ -186,12 +228,15 @@ function writeReadmeSection(r: {
     '',
     `Overhead of the MCP tool call at p50, per run: **${each((x) => x.overheadP50Ms)} ms** (raw p50 ${each((x) => x.rawP50Ms)} ms; load average after each run ${each((x) => x.loadAverage[0]!)}).`,
     '',
+    `The same tool on a bare SDK server (\`bench/sdk-floor-server.ts\`: McpServer + serveStdio, the same schemas, SDK call and result text, none of our layers), in the same rounds: overhead **${each((x) => x.floorOverheadP50Ms)} ms**; the built server above it, paired per round: **${each((x) => x.oursP50Ms)} ms**.`,
+    '',
     'All samples of all runs:',
     '',
     '| path | p50 ms | p90 ms | p99 ms | mean ms |',
     '|---|---|---|---|---|',
     row('raw SDK `SearchRelevantContent`', 'rawSdk'),
     row('MCP `search_relevant_content` over stdio', 'mcpTool'),
+    row('the same on a bare SDK server', 'sdkFloor'),
     row('MCP `whoami` (no Q call)', 'mcpWhoami'),
     '',
     `The identity exchange is not per call: ${r.identityExchanges} exchanges in total for both paths.`,

@@ -6,7 +6,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
+import {
+  GetDocumentContentCommand,
+  QBusinessClient,
+  SearchRelevantContentCommand,
+} from '@aws-sdk/client-qbusiness';
 import { openSignIn } from '../src/auth/index.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { createCredentialProvider } from '../src/identity/index.js';
@@ -36,6 +40,40 @@ export const QUERIES = [
  * the transport settings of src/q/client.ts, so that the difference is the MCP layer alone.
  */
 export async function rawSearch(d: SandboxDescription) {
+  const { config, sdk } = await rawClient(d);
+  return {
+    search: (i: number) =>
+      sdk.send(
+        new SearchRelevantContentCommand({
+          applicationId: config.q.applicationId,
+          queryText: QUERIES[i % QUERIES.length],
+          contentSource: { retriever: { retrieverId: config.q.retrieverId } },
+          maxResults: 10,
+        }),
+      ),
+    destroy: () => sdk.destroy(),
+  };
+}
+
+/** The same baseline for get_document: the bare GetDocumentContent (EXTRACTED) call, Q's ACL check. */
+export async function rawGetDocumentContent(d: SandboxDescription) {
+  const { config, sdk } = await rawClient(d);
+  return {
+    get: (documentId: string) =>
+      sdk.send(
+        new GetDocumentContentCommand({
+          applicationId: config.q.applicationId,
+          indexId: config.q.indexId,
+          documentId,
+          outputFormat: 'EXTRACTED',
+        }),
+      ),
+    destroy: () => sdk.destroy(),
+  };
+}
+
+/** A bare QBusinessClient as alice (a refresh token of its own), as src/q/client.ts configures one. */
+export async function rawClient(d: SandboxDescription) {
   const config = ConfigSchema.parse(benchConfig(d));
   const logger = createLogger({ level: 'silent' });
   const base = d.modes.idc.baseCredentials;
@@ -53,18 +91,7 @@ export async function rawSearch(d: SandboxDescription) {
     credentials,
     requestHandler: { disableConcurrentStreams: false },
   });
-  return {
-    search: (i: number) =>
-      sdk.send(
-        new SearchRelevantContentCommand({
-          applicationId: config.q.applicationId,
-          queryText: QUERIES[i % QUERIES.length],
-          contentSource: { retriever: { retrieverId: config.q.retrieverId } },
-          maxResults: 10,
-        }),
-      ),
-    destroy: () => sdk.destroy(),
-  };
+  return { config, sdk };
 }
 
 export async function benchServer(d: SandboxDescription, tag: string) {
