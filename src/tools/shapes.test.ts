@@ -139,6 +139,17 @@ describe('renderPassages', () => {
     );
   });
 
+  it('keeps a uri attribute when the heading shows none, and a title that is not the same string', () => {
+    const text = renderPassages([
+      passage({
+        attributes: { _source_uri: 'https://wiki.example.com/vpn', _document_title: ['VPN guide'] },
+      }),
+    ]);
+    expect(text).toContain(
+      'attributes: _source_uri="https://wiki.example.com/vpn", _document_title=["VPN guide"]',
+    );
+  });
+
   it('omits the attributes line when nothing is left to show', () => {
     const text = renderPassages([passage({ attributes: { _document_title: 'VPN guide' } })]);
     expect(text).not.toContain('attributes:');
