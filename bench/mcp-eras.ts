@@ -5,12 +5,13 @@
  * 2026-07-28 client (no handshake, `_meta` envelope on every request), each over its own stdio server.
  * Every round runs a batch of each arm, in a rotating order, so machine drift hits all three alike;
  * a round's overhead is its arm's p50 minus the raw p50 of the same round. `whoami` (no Q call) is
- * the MCP + stdio floor, paired the same way.
+ * the MCP + stdio floor, paired the same way; for it the run also sums the CPU each era costs per call,
+ * in its server process (from /proc) and in this client, which tells the server's part from the SDK client's.
  *
  * Usage: npx tsx bench/mcp-eras.ts [--runs 3 --rounds 15 --batch 40 --warmup 30] (one sandbox and two
  * servers; each run is its own set of rounds, and the figures are given per run, for their spread).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,20 @@ const warmup = Number(values.warmup);
 
 /** Probes in place on its own child (the base class would spawn a second server for the probe). */
 class InPlaceStdio extends StdioClientTransport {}
+
+/**
+ * A process's CPU time so far (ms, user + system, all threads), from /proc; undefined where there is
+ * none. Ticks of 10 ms (Linux's USER_HZ), so only a batch's sum means anything.
+ */
+function processCpuMs(pid: number | null | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -66,19 +81,27 @@ try {
       { name: 'bench', version: '1' },
       era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
     );
-    await client.connect(
-      new InPlaceStdio({
-        command: process.execPath,
-        args: server.args(),
-        env: await server.env(),
-        stderr: 'ignore',
-      }),
-    );
+    const transport = new InPlaceStdio({
+      command: process.execPath,
+      args: server.args(),
+      env: await server.env(),
+      stderr: 'ignore',
+    });
+    await client.connect(transport);
     if (client.getProtocolEra() !== era) throw new Error(`connected in the ${client.getProtocolEra()} era`);
     clients.push(client);
+    pids[era] = transport.pid;
     return client;
   };
+  const pids: Record<string, number | null | undefined> = {};
   const eras = { legacy: await connect('legacy'), modern: await connect('modern') };
+  /** Whose CPU each arm spends besides this process's: its era's server. */
+  const serverOf: Record<string, 'legacy' | 'modern' | undefined> = {
+    legacy: 'legacy',
+    modern: 'modern',
+    legacyWhoami: 'legacy',
+    modernWhoami: 'modern',
+  };
   const search = (c: Client) => (i: number) =>
     c.callTool({
       name: 'search_relevant_content',
@@ -95,13 +118,32 @@ try {
   for (const fn of Object.values(arms)) await p50Of(warmup, fn);
 
   const names = Object.keys(arms);
+  /** CPU per call of each whoami arm (µs), summed over a run: the server's and this client's. */
+  type Cpu = { server: number; client: number; calls: number };
   /** One run: `rounds` rounds of every arm in a rotating order; the figures of each round, paired. */
   const measure = async (run: number) => {
     const perRound: Array<Record<string, number>> = [];
+    const cpu: Record<string, Cpu> = {
+      legacyWhoami: { server: 0, client: 0, calls: 0 },
+      modernWhoami: { server: 0, client: 0, calls: 0 },
+    };
     for (let r = 0; r < rounds; r++) {
       const order = names.map((_, k) => names[(k + r) % names.length]!);
       const p50: Record<string, number> = {};
-      for (const name of order) p50[name] = await p50Of(batch, arms[name]!);
+      for (const name of order) {
+        const era = serverOf[name];
+        const server0 = era && processCpuMs(pids[era]);
+        const client0 = process.cpuUsage();
+        p50[name] = await p50Of(batch, arms[name]!);
+        const server1 = era && processCpuMs(pids[era]);
+        const spent = cpu[name];
+        if (spent && server0 !== undefined && server1 !== undefined) {
+          const client = process.cpuUsage(client0);
+          spent.server += (server1 - server0) * 1000;
+          spent.client += client.user + client.system;
+          spent.calls += batch;
+        }
+      }
       perRound.push(p50);
       process.stderr.write(
         `run ${run + 1} round ${r + 1}/${rounds}: raw ${p50.raw!.toFixed(2)} · legacy +${(p50.legacy! - p50.raw!).toFixed(2)} · modern +${(p50.modern! - p50.raw!).toFixed(2)} ms\n`,
@@ -117,6 +159,23 @@ try {
       modernMinusLegacyMs: round2(median(perRound.map((p) => p.modern! - p.legacy!))),
       /** whoami (no Q call) p50, modern / legacy, median over the rounds. */
       whoamiRatio: round2(median(perRound.map((p) => p.modernWhoami! / p.legacyWhoami!))),
+      /** whoami p50 (ms) per era, median over the rounds. */
+      whoamiP50Ms: {
+        legacy: round2(median(perRound.map((p) => p.legacyWhoami!))),
+        modern: round2(median(perRound.map((p) => p.modernWhoami!))),
+      },
+      /** CPU per whoami call over the run (µs): the era's server process and the bench's client. */
+      whoamiCpuUs: Object.fromEntries(
+        (['legacy', 'modern'] as const).map((era) => {
+          const c = cpu[`${era}Whoami`]!;
+          return [
+            era,
+            c.calls
+              ? { server: Math.round(c.server / c.calls), client: Math.round(c.client / c.calls) }
+              : null,
+          ];
+        }),
+      ),
     };
   };
   const measured = [];
