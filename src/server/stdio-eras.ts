@@ -9,12 +9,13 @@
  * message against the strict JSON-RPC schemas, so its shape (request, notification, response) is a
  * matter of which keys it has.
  */
-import type {
-  JSONRPCMessage,
-  McpServer,
-  MessageExtraInfo,
-  Transport,
-  TransportSendOptions,
+import {
+  ProtocolErrorCode,
+  type JSONRPCMessage,
+  type McpServer,
+  type MessageExtraInfo,
+  type Transport,
+  type TransportSendOptions,
 } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { ProtocolEra } from './mcp.js';
@@ -34,7 +35,7 @@ export function serveEras(
   options: ServeErasOptions,
 ): { close(): Promise<void> } {
   const { transport } = options;
-  const lane = new ExpressLane(transport);
+  const lane = new ExpressLane(transport, options.onerror);
   const handle = serveStdio(
     ({ era }) => {
       const server = createServer(era);
@@ -65,7 +66,10 @@ class ExpressLane {
   private queuedAt: JSONRPCMessage | undefined;
   private stopped = false;
 
-  constructor(private readonly wire: Transport) {}
+  constructor(
+    private readonly wire: Transport,
+    private readonly onerror?: (error: Error) => void,
+  ) {}
 
   /** Puts the lane in front of serveStdio's `onmessage` (it sets that when it is called). */
   intercept(): void {
@@ -73,10 +77,35 @@ class ExpressLane {
     if (!toSdk) throw new Error('serveStdio did not take the transport');
     this.wire.onmessage = (message, extra) => {
       const pinned = this.pinned;
-      if (pinned && this.queuedAt === undefined && isOrdinary(message)) return pinned.deliver(message);
+      if (pinned && this.queuedAt === undefined && isOrdinary(message)) return this.express(pinned, message);
       this.queuedAt = message;
       toSdk(message, extra);
     };
+  }
+
+  /** A delivery that throws is answered as serveStdio's pump answers it: an internal error, reported. */
+  private express(pinned: PinnedChannel, message: JSONRPCMessage): void {
+    try {
+      pinned.deliver(message);
+    } catch (e) {
+      if ('id' in message && 'method' in message) {
+        const reply = {
+          jsonrpc: '2.0' as const,
+          id: message.id,
+          error: { code: ProtocolErrorCode.InternalError, message: 'Internal server error' },
+        };
+        this.wire.send(reply).catch((failed: unknown) => this.report(failed));
+      }
+      this.report(e);
+    }
+  }
+
+  private report(e: unknown): void {
+    try {
+      this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+    } catch {
+      // as serveStdio: reporting never breaks serving
+    }
   }
 
   stop(): void {
