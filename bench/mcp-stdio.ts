@@ -110,13 +110,24 @@ try {
       stderr: 'ignore',
     }),
   );
-  const arms: Record<'raw' | 'tool' | 'floor' | 'whoami', (i: number) => Promise<unknown>> = {
+  // The built server again, driven by a client that only frames and parses JSON-RPC lines: the
+  // server's own overhead, without the SDK client's result parse and output-schema check.
+  const lines = await lineClient(process.execPath, server.args(), await server.env());
+  const arms: Record<'raw' | 'tool' | 'line' | 'floor' | 'whoami', (i: number) => Promise<unknown>> = {
     raw: raw.search,
     tool: (i) =>
       client.callTool({
         name: 'search_relevant_content',
         arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
       }),
+    line: async (i) => {
+      const result = (await lines.call('tools/call', {
+        name: 'search_relevant_content',
+        arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
+      })) as { isError?: boolean };
+      // A failing call would be fast: it would not measure the search.
+      if (result.isError) throw new Error('the line client got a tool error');
+    },
     floor: (i) =>
       floor.callTool({
         name: 'search_relevant_content',
@@ -126,12 +137,13 @@ try {
   };
   const names = Object.keys(arms) as Array<keyof typeof arms>;
   for (const name of names) await batchOf(warmup, arms[name], []);
-  const all: Record<string, number[]> = { raw: [], tool: [], floor: [], whoami: [] };
+  const all: Record<string, number[]> = { raw: [], tool: [], line: [], floor: [], whoami: [] };
   const perRun = [];
   for (let run = 0; run < runs; run++) {
     const overheads: number[] = [];
     const floorOverheads: number[] = [];
     const ours: number[] = [];
+    const lineOverheads: number[] = [];
     const rawP50s: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const p50: Record<string, number> = {};
@@ -142,6 +154,7 @@ try {
       overheads.push(p50.tool! - p50.raw!);
       floorOverheads.push(p50.floor! - p50.raw!);
       ours.push(p50.tool! - p50.floor!);
+      lineOverheads.push(p50.line! - p50.raw!);
       rawP50s.push(p50.raw!);
     }
     const o = {
@@ -149,9 +162,10 @@ try {
       overheadP50Ms: r3(median(overheads)),
       floorOverheadP50Ms: r3(median(floorOverheads)),
       oursP50Ms: r3(median(ours)),
+      lineOverheadP50Ms: r3(median(lineOverheads)),
     };
     process.stderr.write(
-      `run ${run + 1}: raw p50 ${o.rawP50Ms} ms, MCP overhead at p50 ${o.overheadP50Ms} ms (bare SDK server ${o.floorOverheadP50Ms} ms, ours above it ${o.oursP50Ms} ms)\n`,
+      `run ${run + 1}: raw p50 ${o.rawP50Ms} ms, MCP overhead at p50 ${o.overheadP50Ms} ms (bare SDK server ${o.floorOverheadP50Ms} ms, ours above it ${o.oursP50Ms} ms; line client ${o.lineOverheadP50Ms} ms)\n`,
     );
     perRun.push({ ...o, loadAverage: loadavg().map(r3) });
   }
@@ -159,6 +173,7 @@ try {
   const exchanges = (await control.counters())['sso-oauth:CreateTokenWithIAM'] ?? 0;
   await client.close();
   await floor.close();
+  lines.close();
 
   const result = {
     benchmark: 'mcp-stdio',
@@ -177,6 +192,7 @@ try {
     latencyMs: {
       rawSdk: summary(all.raw!),
       mcpTool: summary(all.tool!),
+      lineClient: summary(all.line!),
       sdkFloor: summary(all.floor!),
       mcpWhoami: summary(all.whoami!),
     },
@@ -188,6 +204,37 @@ try {
   writeReadmeSection(result);
 } finally {
   sandbox.child.kill();
+}
+
+/**
+ * A minimal MCP client over a spawned server's stdio: `initialize` (2025-11-25) once, then requests as
+ * JSON lines, each answer matched by id and JSON-parsed, nothing more.
+ */
+async function lineClient(command: string, args: string[], env: Record<string, string>) {
+  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
+    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
+  });
+  let next = 0;
+  const call = (method: string, params: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      waiting.set(id, (message) => {
+        waiting.delete(id);
+        if (message.error) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result);
+      });
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  await call('initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'bench-lines', version: '1' },
+  });
+  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  return { call, close: () => child.kill() };
 }
 
 /** Replaces this benchmark's own section of bench/README.md (between markers), leaving the rest alone. */
@@ -203,6 +250,7 @@ function writeReadmeSection(r: {
     overheadP50Ms: number;
     floorOverheadP50Ms: number;
     oursP50Ms: number;
+    lineOverheadP50Ms: number;
     loadAverage: number[];
   }>;
   latencyMs: Record<string, Latency>;
@@ -230,12 +278,15 @@ function writeReadmeSection(r: {
     '',
     `The same tool on a bare SDK server (\`bench/sdk-floor-server.ts\`: McpServer + serveStdio, the same schemas, SDK call and result text, none of our layers), in the same rounds: overhead **${each((x) => x.floorOverheadP50Ms)} ms**; the built server above it, paired per round: **${each((x) => x.oursP50Ms)} ms**.`,
     '',
+    `The built server driven by a line client (frames and parses JSON-RPC, nothing else: no SDK client result parse or output-schema check), in the same rounds: overhead **${each((x) => x.lineOverheadP50Ms)} ms**. That is what the server and the stdio hop add; the rest of the MCP client arm is the SDK client's own work.`,
+    '',
     'All samples of all runs:',
     '',
     '| path | p50 ms | p90 ms | p99 ms | mean ms |',
     '|---|---|---|---|---|',
     row('raw SDK `SearchRelevantContent`', 'rawSdk'),
     row('MCP `search_relevant_content` over stdio', 'mcpTool'),
+    row('the same through a line client', 'lineClient'),
     row('the same on a bare SDK server', 'sdkFloor'),
     row('MCP `whoami` (no Q call)', 'mcpWhoami'),
     '',
