@@ -7,13 +7,17 @@
  * a round's overhead is its arm's p50 minus the raw p50 of the same round. `whoami` (no Q call) is
  * the MCP + stdio floor, paired the same way; for it the run also sums the CPU each era costs per call,
  * in its server process (from /proc) and in this client, which tells the server's part from the SDK client's.
+ * Two more `whoami` arms drive a server of each era with a client that only frames and parses JSON-RPC
+ * lines (the 2026 one puts the envelope in `_meta`): the servers' own difference, no SDK client in it.
  *
  * Usage: npx tsx bench/mcp-eras.ts [--runs 3 --rounds 15 --batch 40 --warmup 30] (one sandbox and two
  * servers; each run is its own set of rounds, and the figures are given per run, for their spread).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -33,6 +37,13 @@ const runs = Number(values.runs);
 const rounds = Number(values.rounds);
 const batch = Number(values.batch);
 const warmup = Number(values.warmup);
+
+/** The `_meta` envelope of a 2026-07-28 request from the line client. */
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench-lines', version: '1' },
+};
 
 /** Probes in place on its own child (the base class would spawn a second server for the probe). */
 class InPlaceStdio extends StdioClientTransport {}
@@ -95,12 +106,22 @@ try {
   };
   const pids: Record<string, number | null | undefined> = {};
   const eras = { legacy: await connect('legacy'), modern: await connect('modern') };
+  // Each era's server again, driven by a client that only frames and parses JSON-RPC lines: the
+  // servers' own difference, without the SDK client's per-era work.
+  const lines = {
+    legacy: await lineClient('legacy', server.args(), await server.env()),
+    modern: await lineClient('modern', server.args(), await server.env()),
+  };
+  pids.lineLegacy = lines.legacy.pid;
+  pids.lineModern = lines.modern.pid;
   /** Whose CPU each arm spends besides this process's: its era's server. */
-  const serverOf: Record<string, 'legacy' | 'modern' | undefined> = {
+  const serverOf: Record<string, string | undefined> = {
     legacy: 'legacy',
     modern: 'modern',
     legacyWhoami: 'legacy',
     modernWhoami: 'modern',
+    lineLegacyWhoami: 'lineLegacy',
+    lineModernWhoami: 'lineModern',
   };
   const search = (c: Client) => (i: number) =>
     c.callTool({
@@ -114,6 +135,8 @@ try {
     modern: search(eras.modern),
     legacyWhoami: whoami(eras.legacy),
     modernWhoami: whoami(eras.modern),
+    lineLegacyWhoami: () => lines.legacy.call('tools/call', { name: 'whoami', arguments: {} }),
+    lineModernWhoami: () => lines.modern.call('tools/call', { name: 'whoami', arguments: {} }),
   };
   for (const fn of Object.values(arms)) await p50Of(warmup, fn);
 
@@ -126,16 +149,18 @@ try {
     const cpu: Record<string, Cpu> = {
       legacyWhoami: { server: 0, client: 0, calls: 0 },
       modernWhoami: { server: 0, client: 0, calls: 0 },
+      lineLegacyWhoami: { server: 0, client: 0, calls: 0 },
+      lineModernWhoami: { server: 0, client: 0, calls: 0 },
     };
     for (let r = 0; r < rounds; r++) {
       const order = names.map((_, k) => names[(k + r) % names.length]!);
       const p50: Record<string, number> = {};
       for (const name of order) {
         const era = serverOf[name];
-        const server0 = era && processCpuMs(pids[era]);
+        const server0 = era ? processCpuMs(pids[era]) : undefined;
         const client0 = process.cpuUsage();
         p50[name] = await p50Of(batch, arms[name]!);
-        const server1 = era && processCpuMs(pids[era]);
+        const server1 = era ? processCpuMs(pids[era]) : undefined;
         const spent = cpu[name];
         if (spent && server0 !== undefined && server1 !== undefined) {
           const client = process.cpuUsage(client0);
@@ -165,22 +190,32 @@ try {
         modern: round2(median(perRound.map((p) => p.modernWhoami!))),
       },
       /** CPU per whoami call over the run (µs): the era's server process and the bench's client. */
-      whoamiCpuUs: Object.fromEntries(
-        (['legacy', 'modern'] as const).map((era) => {
-          const c = cpu[`${era}Whoami`]!;
-          return [
-            era,
-            c.calls
-              ? { server: Math.round(c.server / c.calls), client: Math.round(c.client / c.calls) }
-              : null,
-          ];
-        }),
-      ),
+      whoamiCpuUs: cpuPerCall(cpu, (era) => `${era}Whoami`),
+      /** whoami through the line client (no SDK client): p50 modern / legacy, median over the rounds. */
+      lineWhoamiRatio: round2(median(perRound.map((p) => p.lineModernWhoami! / p.lineLegacyWhoami!))),
+      lineWhoamiP50Ms: {
+        legacy: round2(median(perRound.map((p) => p.lineLegacyWhoami!))),
+        modern: round2(median(perRound.map((p) => p.lineModernWhoami!))),
+      },
+      /** CPU per line-client whoami call (µs): the era's server process and the line client. */
+      lineWhoamiCpuUs: cpuPerCall(cpu, (era) => `line${era === 'legacy' ? 'Legacy' : 'Modern'}Whoami`),
     };
   };
+  const cpuPerCall = (cpu: Record<string, Cpu>, arm: (era: 'legacy' | 'modern') => string) =>
+    Object.fromEntries(
+      (['legacy', 'modern'] as const).map((era) => {
+        const c = cpu[arm(era)]!;
+        return [
+          era,
+          c.calls ? { server: Math.round(c.server / c.calls), client: Math.round(c.client / c.calls) } : null,
+        ];
+      }),
+    );
   const measured = [];
   for (let run = 0; run < runs; run++) measured.push(await measure(run));
   raw.destroy();
+  lines.legacy.close();
+  lines.modern.close();
 
   const result = {
     benchmark: 'mcp-eras',
@@ -198,4 +233,46 @@ try {
 } finally {
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await sandbox.stop();
+}
+
+/**
+ * A minimal MCP client over a spawned server's stdio, in either era: 2025-11-25 sends `initialize`
+ * once, 2026-07-28 puts the envelope in every request's `_meta`; answers are matched by id and
+ * JSON-parsed, nothing more.
+ */
+async function lineClient(era: 'legacy' | 'modern', args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
+    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
+  });
+  let next = 0;
+  const send = (method: string, params: Record<string, unknown>) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      waiting.set(id, (message) => {
+        waiting.delete(id);
+        if (message.error) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result);
+      });
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  const call = async (method: string, params: Record<string, unknown>) => {
+    const result = (await send(method, era === 'modern' ? { ...params, _meta: ENVELOPE } : params)) as {
+      isError?: boolean;
+    };
+    // A failing call would be fast: it would not measure the call.
+    if (result?.isError) throw new Error(`the line client got a tool error (${era})`);
+    return result;
+  };
+  if (era === 'legacy') {
+    await send('initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'bench-lines', version: '1' },
+    });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  }
+  return { call, pid: child.pid, close: () => child.kill() };
 }
