@@ -43,13 +43,26 @@ const logger = createLogger({ level: 'silent' });
 /** One user's calls: `call(query)` resolves false on an error. */
 type User = { call(query: string): Promise<boolean>; close(): Promise<void> };
 
-async function mcpUser(job: LoadJob, token: string): Promise<User> {
-  const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(job.url), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
+/** Connects, trying again (a fresh client) up to twice: a connection reset in the warm-up is counted, not fatal. */
+async function mcpUser(job: LoadJob, token: string, failed: () => void): Promise<User> {
+  for (let attempt = 1; ; attempt++) {
+    const client = new Client({ name: 'bench', version: '1.0.0' });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(job.url), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      return mcpCalls(client);
+    } catch (e) {
+      failed();
+      await client.close().catch(() => undefined);
+      if (attempt === 3) throw e;
+    }
+  }
+}
+
+function mcpCalls(client: Client): User {
   return {
     call: (query) =>
       client.callTool({ name: 'search_relevant_content', arguments: { query } }).then(
@@ -103,7 +116,7 @@ async function generateLoad(job: LoadJob): Promise<LoadDone> {
   // Warm-up, not timed: every user connected/exchanged and one search done.
   const users = await Promise.all(
     job.tokens.map(async (token, u) => {
-      const user = raw ? await raw.user(token) : await mcpUser(job, token);
+      const user = raw ? await raw.user(token) : await mcpUser(job, token, () => warmupErrors++);
       if (!(await user.call(QUERIES[u % QUERIES.length]!))) warmupErrors++;
       return user;
     }),

@@ -117,15 +117,20 @@ async function startServer(sandbox: Sandbox, stateless: boolean, name: string) {
 async function arm(sandbox: Sandbox, kind: 'raw' | 'stateful' | 'stateless', offset: number) {
   const server = kind === 'raw' ? undefined : await startServer(sandbox, kind === 'stateless', kind);
   const tokens = await sandbox.ask<string[]>({ tokens: [offset, users] });
-  const done = await inLoadGenerator({
-    kind: server ? 'mcp' : 'raw',
-    url: server?.url ?? '',
-    tokens,
-    callsPerUser,
-    description: sandbox.description,
-  });
-  const cached = server ? (await server.stats()).cachedUsers : undefined;
-  await server?.stop();
+  let done: LoadDone;
+  let cached: number | undefined;
+  try {
+    done = await inLoadGenerator({
+      kind: server ? 'mcp' : 'raw',
+      url: server?.url ?? '',
+      tokens,
+      callsPerUser,
+      description: sandbox.description,
+    });
+    cached = server ? (await server.stats()).cachedUsers : undefined;
+  } finally {
+    await server?.stop();
+  }
   const latencies = done.latencies.sort((a, b) => a - b);
   return {
     users,
