@@ -120,6 +120,8 @@ try {
     modern: 'modern',
     legacyWhoami: 'legacy',
     modernWhoami: 'modern',
+    lineLegacy: 'lineLegacy',
+    lineModern: 'lineModern',
     lineLegacyWhoami: 'lineLegacy',
     lineModernWhoami: 'lineModern',
   };
@@ -129,12 +131,19 @@ try {
       arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
     });
   const whoami = (c: Client) => () => c.callTool({ name: 'whoami', arguments: {} });
+  const lineSearch = (c: LineClient) => (i: number) =>
+    c.call('tools/call', {
+      name: 'search_relevant_content',
+      arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
+    });
   const arms: Record<string, (i: number) => Promise<unknown>> = {
     raw: raw.search,
     legacy: search(eras.legacy),
     modern: search(eras.modern),
     legacyWhoami: whoami(eras.legacy),
     modernWhoami: whoami(eras.modern),
+    lineLegacy: lineSearch(lines.legacy),
+    lineModern: lineSearch(lines.modern),
     lineLegacyWhoami: () => lines.legacy.call('tools/call', { name: 'whoami', arguments: {} }),
     lineModernWhoami: () => lines.modern.call('tools/call', { name: 'whoami', arguments: {} }),
   };
@@ -191,6 +200,8 @@ try {
       },
       /** CPU per whoami call over the run (µs): the era's server process and the bench's client. */
       whoamiCpuUs: cpuPerCall(cpu, (era) => `${era}Whoami`),
+      /** The same paired difference through the line client (no SDK client): the servers' part (ms). */
+      lineModernMinusLegacyMs: round2(median(perRound.map((p) => p.lineModern! - p.lineLegacy!))),
       /** whoami through the line client (no SDK client): p50 modern / legacy, median over the rounds. */
       lineWhoamiRatio: round2(median(perRound.map((p) => p.lineModernWhoami! / p.lineLegacyWhoami!))),
       lineWhoamiP50Ms: {
@@ -240,6 +251,8 @@ try {
  * once, 2026-07-28 puts the envelope in every request's `_meta`; answers are matched by id and
  * JSON-parsed, nothing more.
  */
+type LineClient = Awaited<ReturnType<typeof lineClient>>;
+
 async function lineClient(era: 'legacy' | 'modern', args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
   const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
