@@ -13,17 +13,15 @@
  * Usage: npx tsx bench/mcp-eras.ts [--runs 3 --rounds 15 --batch 40 --warmup 30] (one sandbox and two
  * servers; each run is its own set of rounds, and the figures are given per run, for their spread).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startSandbox } from '../tools/sandbox/index.js';
 import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
-import { benchServer, QUERIES, rawSearch } from './stdio-server.js';
+import { benchServer, lineClient, QUERIES, rawSearch, type LineClient } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +37,6 @@ const batch = Number(values.batch);
 const warmup = Number(values.warmup);
 
 /** The `_meta` envelope of a 2026-07-28 request from the line client. */
-const ENVELOPE = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'bench-lines', version: '1' },
-};
-
 /** Probes in place on its own child (the base class would spawn a second server for the probe). */
 class InPlaceStdio extends StdioClientTransport {}
 
@@ -244,48 +236,4 @@ try {
 } finally {
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await sandbox.stop();
-}
-
-/**
- * A minimal MCP client over a spawned server's stdio, in either era: 2025-11-25 sends `initialize`
- * once, 2026-07-28 puts the envelope in every request's `_meta`; answers are matched by id and
- * JSON-parsed, nothing more.
- */
-type LineClient = Awaited<ReturnType<typeof lineClient>>;
-
-async function lineClient(era: 'legacy' | 'modern', args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
-    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
-  });
-  let next = 0;
-  const send = (method: string, params: Record<string, unknown>) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = ++next;
-      waiting.set(id, (message) => {
-        waiting.delete(id);
-        if (message.error) reject(new Error(JSON.stringify(message.error)));
-        else resolve(message.result);
-      });
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    });
-  const call = async (method: string, params: Record<string, unknown>) => {
-    const result = (await send(method, era === 'modern' ? { ...params, _meta: ENVELOPE } : params)) as {
-      isError?: boolean;
-    };
-    // A failing call would be fast: it would not measure the call.
-    if (result?.isError) throw new Error(`the line client got a tool error (${era})`);
-    return result;
-  };
-  if (era === 'legacy') {
-    await send('initialize', {
-      protocolVersion: '2025-11-25',
-      capabilities: {},
-      clientInfo: { name: 'bench-lines', version: '1' },
-    });
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-  }
-  return { call, pid: child.pid, close: () => child.kill() };
 }

@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
 import { controlClient } from '../tools/sandbox/control-client.js';
 import { ROOT, ensureBuilt } from '../tools/ensure-built.js';
-import { benchServer, QUERIES, rawSearch } from './stdio-server.js';
+import { benchServer, lineClient, QUERIES, rawSearch } from './stdio-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -112,7 +112,7 @@ try {
   );
   // The built server again, driven by a client that only frames and parses JSON-RPC lines: the
   // server's own overhead, without the SDK client's result parse and output-schema check.
-  const lines = await lineClient(process.execPath, server.args(), await server.env());
+  const lines = await lineClient('legacy', server.args(), await server.env());
   const arms: Record<'raw' | 'tool' | 'line' | 'floor' | 'whoami', (i: number) => Promise<unknown>> = {
     raw: raw.search,
     tool: (i) =>
@@ -120,14 +120,11 @@ try {
         name: 'search_relevant_content',
         arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
       }),
-    line: async (i) => {
-      const result = (await lines.call('tools/call', {
+    line: (i) =>
+      lines.call('tools/call', {
         name: 'search_relevant_content',
         arguments: { query: QUERIES[i % QUERIES.length], maxResults: 10 },
-      })) as { isError?: boolean };
-      // A failing call would be fast: it would not measure the search.
-      if (result.isError) throw new Error('the line client got a tool error');
-    },
+      }),
     floor: (i) =>
       floor.callTool({
         name: 'search_relevant_content',
@@ -204,37 +201,6 @@ try {
   writeReadmeSection(result);
 } finally {
   sandbox.child.kill();
-}
-
-/**
- * A minimal MCP client over a spawned server's stdio: `initialize` (2025-11-25) once, then requests as
- * JSON lines, each answer matched by id and JSON-parsed, nothing more.
- */
-async function lineClient(command: string, args: string[], env: Record<string, string>) {
-  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
-    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
-  });
-  let next = 0;
-  const call = (method: string, params: unknown) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = ++next;
-      waiting.set(id, (message) => {
-        waiting.delete(id);
-        if (message.error) reject(new Error(JSON.stringify(message.error)));
-        else resolve(message.result);
-      });
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    });
-  await call('initialize', {
-    protocolVersion: '2025-11-25',
-    capabilities: {},
-    clientInfo: { name: 'bench-lines', version: '1' },
-  });
-  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-  return { call, close: () => child.kill() };
 }
 
 /** Replaces this benchmark's own section of bench/README.md (between markers), leaving the rest alone. */

@@ -3,7 +3,9 @@
  * (memory token store, silent logs) in a temp directory, and for each server its own refresh token for
  * alice (a server rotates the token it was given, so two servers never share one).
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -116,4 +118,55 @@ export async function benchServer(d: SandboxDescription, tag: string) {
       };
     },
   };
+}
+
+/** The 2026-07-28 `_meta` envelope the line client puts on every request. */
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench-lines', version: '1' },
+};
+
+/**
+ * A minimal MCP client over a spawned server's stdio, in either era: 2025-11-25 sends `initialize`
+ * once, 2026-07-28 puts the envelope in every request's `_meta`; answers are matched by id and
+ * JSON-parsed, nothing more.
+ */
+export type LineClient = Awaited<ReturnType<typeof lineClient>>;
+
+export async function lineClient(era: 'legacy' | 'modern', args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const waiting = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const message = JSON.parse(line) as { id?: number; result?: unknown; error?: unknown };
+    if (typeof message.id === 'number') waiting.get(message.id)?.(message);
+  });
+  let next = 0;
+  const send = (method: string, params: Record<string, unknown>) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++next;
+      waiting.set(id, (message) => {
+        waiting.delete(id);
+        if (message.error) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result);
+      });
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  const call = async (method: string, params: Record<string, unknown>) => {
+    const result = (await send(method, era === 'modern' ? { ...params, _meta: ENVELOPE } : params)) as {
+      isError?: boolean;
+    };
+    // A failing call would be fast: it would not measure the call.
+    if (result?.isError) throw new Error(`the line client got a tool error (${era})`);
+    return result;
+  };
+  if (era === 'legacy') {
+    await send('initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'bench-lines', version: '1' },
+    });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  }
+  return { call, pid: child.pid, close: () => child.kill() };
 }
