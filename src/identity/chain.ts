@@ -132,17 +132,21 @@ export function sharedSsoOidcClient(
 const callCredentials = new AsyncLocalStorage<AwsCredentialIdentity>();
 
 /**
- * Marked `memoized` so the SDK asks on every request instead of caching an earlier call's answer;
- * outside `signedWith` it refuses rather than sign with anyone's keys.
+ * Credentials for an SDK client shared by many callers: `current` names the calling request's own. Marked
+ * `memoized` so the SDK asks on every request instead of caching an earlier call's answer; with no
+ * current caller it refuses (`outside`) rather than sign with anyone's keys.
  */
-const perCallCredentials = Object.assign(
-  async () => {
-    const credentials = callCredentials.getStore();
-    if (!credentials) throw new Error('no per-call credentials: call inside signedWith()');
-    return credentials;
-  },
-  { memoized: true as const },
-);
+export function perCallCredentials(
+  current: () => Promise<AwsCredentialIdentity> | undefined,
+  outside: string,
+): (() => Promise<AwsCredentialIdentity>) & { memoized: true } {
+  return Object.assign(() => current() ?? Promise.reject(new Error(outside)), { memoized: true as const });
+}
+
+const signedWithCredentials = perCallCredentials(() => {
+  const credentials = callCredentials.getStore();
+  return credentials && Promise.resolve(credentials);
+}, 'no per-call credentials: call inside signedWith()');
 
 /** Runs `send` with `credentials` signing the per-call-signed clients' requests it makes. */
 export function signedWith<T>(credentials: AwsCredentialIdentity, send: () => Promise<T>): Promise<T> {
@@ -156,7 +160,7 @@ export function signedWith<T>(credentials: AwsCredentialIdentity, send: () => Pr
  */
 export function perCallSsoOidcClient(config: QindexConfig, idcRegion: string): SSOOIDCClient {
   return sharedFor(config, undefined, `sso-oidc-per-call:${idcRegion}`, () =>
-    createSsoOidcClient(config, idcRegion, perCallCredentials),
+    createSsoOidcClient(config, idcRegion, signedWithCredentials),
   );
 }
 

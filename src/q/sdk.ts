@@ -7,6 +7,7 @@ import { QBusinessClient } from '@aws-sdk/client-qbusiness';
 import type { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { QindexConfig } from '../config/schema.js';
+import { perCallCredentials } from '../identity/chain.js';
 import { sdkLogger, type Logger } from '../log.js';
 import { instrumentAwsClient } from '../telemetry/aws.js';
 import type { QClientDeps } from './client.js';
@@ -30,15 +31,10 @@ export function sharedSdk(config: QindexConfig, pool: NodeHttp2Handler): QBusine
   const key = `${config.q.region}|${config.aws.endpoint ?? ''}`;
   let sdk = byTarget.get(key);
   if (!sdk) {
-    // `memoized`: the SDK must not cache what this returns, as it answers for whichever call it signs;
-    // outside a user's call it refuses rather than sign with anyone's keys.
-    const credentials = Object.assign(
-      () => {
-        const owner = callOwner.getStore();
-        if (!owner) return Promise.reject(new Error('a shared Q client was used outside a user call'));
-        return owner.credentials();
-      },
-      { memoized: true as const },
+    // It answers for whichever user's call it signs, and refuses outside one.
+    const credentials = perCallCredentials(
+      () => callOwner.getStore()?.credentials(),
+      'a shared Q client was used outside a user call',
     );
     sdk = buildSdk(config, { credentials, requestHandler: pool, logger: ownerSdkLogger });
     byTarget.set(key, sdk);
