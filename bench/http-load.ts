@@ -4,14 +4,16 @@
  * once, and sends back the latencies. Both arms warm up the same way before the clock starts: each user's
  * identity exchange and one search (mcp: connect, which for stateful mode opens the session, then one
  * tool call, which makes the server exchange that user's token and cache them; raw: the exchange, then
- * one SDK search). So the timed calls of both arms are a cached user's calls.
+ * one SDK search). So the timed calls of both arms are a cached user's calls. BENCH_TRACE=<path> writes
+ * each timed call as [user, start ms, end ms, ok] to <path>.<kind>.json.
  */
+import { writeFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
 import { configFor } from '../test/helpers/config.js';
 import { createLogger } from '../src/log.js';
 import { createCredentialProvider } from '../src/identity/index.js';
-import { createQTransport } from '../src/q/client.js';
+import { createQTransport } from '../src/q/transport.js';
 import type { SandboxDescription } from '../tools/sandbox/description.js';
 
 export interface LoadJob {
@@ -29,6 +31,8 @@ export interface LoadDone {
   warmupErrors: number;
   seconds: number;
   warmupSeconds: number;
+  /** This process's CPU (user + system) over the timed part, in µs. */
+  cpuMicros: number;
 }
 
 const QUERIES = [
@@ -130,22 +134,38 @@ async function generateLoad(job: LoadJob): Promise<LoadDone> {
   await Promise.all(Array.from({ length: Math.min(WARM_AT_ONCE, job.tokens.length) }, warmOne));
   const warmupSeconds = (performance.now() - warmStart) / 1000;
   const latencies: number[] = [];
+  const trace: Array<[number, number, number, boolean]> = [];
   let errors = 0;
+  // The parent reads the server's and the sandbox's CPU now, and again when this job is done.
+  await new Promise<void>((resolve) => process.send!({ phase: 'timed' }, () => resolve()));
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     users.map(async (user, u) => {
       for (let c = 0; c < job.callsPerUser; c++) {
         const t0 = performance.now();
         const ok = await user.call(QUERIES[(u + c + 1) % QUERIES.length]!);
-        latencies.push(performance.now() - t0);
+        const t1 = performance.now();
+        latencies.push(t1 - t0);
+        if (process.env.BENCH_TRACE) trace.push([u, t0 - started, t1 - started, ok]);
         if (!ok) errors++;
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  if (process.env.BENCH_TRACE)
+    writeFileSync(`${process.env.BENCH_TRACE}.${job.kind}.json`, JSON.stringify(trace));
   await Promise.all(users.map((user) => user.close().catch(() => undefined)));
   raw?.destroy();
-  return { latencies, errors: errors + stray, warmupErrors, seconds, warmupSeconds };
+  return {
+    latencies,
+    errors: errors + stray,
+    warmupErrors,
+    seconds,
+    warmupSeconds,
+    cpuMicros: cpu.user + cpu.system,
+  };
 }
 
 // A failure the MCP client does not hand back (a background request of its own) is one more error, not

@@ -10,7 +10,8 @@
  *
  * Run (after `npm run build`): node --import tsx bench/http-many-users.ts [users=50] [callsPerUser=20]
  * [cachedUsers=300]. BENCH_CPU_PROF=<dir> writes the server process's CPU profiles there;
- * BENCH_MEMORY_ONLY=1 measures the heap per user alone (no results file);
+ * BENCH_MEMORY_ONLY=1 measures the heap per user alone (no results file); BENCH_ARMS=raw,stateless (say)
+ * runs only those arms and prints them (no results file);
  * BENCH_HEAP_SNAPSHOTS=<dir> heap snapshots of the memory server before and after its cached users.
  * Writes bench/results/http-many-users.json.
  */
@@ -64,11 +65,18 @@ function child(file: string, execArgv: string[] = []) {
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** Runs one job in a load generator process of its own and waits for its figures. */
-function inLoadGenerator(job: LoadJob): Promise<LoadDone> {
+/**
+ * Runs one job in a load generator process of its own and waits for its figures; `onTimed` runs when its
+ * timed part starts (after the warm-up).
+ */
+function inLoadGenerator(job: LoadJob, onTimed: () => Promise<void>): Promise<LoadDone> {
   return new Promise((resolve, reject) => {
     const proc = fork(join(here, 'http-load.ts'), [], { execArgv: ['--import', 'tsx'] });
-    proc.once('message', (done) => resolve(done as LoadDone));
+    let timed: Promise<void> = Promise.resolve();
+    proc.on('message', (m: LoadDone | { phase: 'timed' }) => {
+      if ('phase' in m) timed = onTimed();
+      else timed.then(() => resolve(m), reject);
+    });
     proc.once('error', reject);
     proc.once('exit', (code) =>
       code === 0 ? undefined : reject(new Error(`load generator exited (${code})`)),
@@ -106,6 +114,7 @@ async function startServer(sandbox: Sandbox, stateless: boolean, name: string) {
     heap: () => server.ask<number>({ heap: true }),
     snapshot: (path: string) => server.ask<string>({ snapshot: path }),
     stats: () => server.ask<{ cachedUsers: number }>({ stats: true }),
+    cpu: () => server.ask<number>({ cpu: true }),
     stop: async () => {
       const exited = new Promise((r) => server.proc.once('exit', r));
       await server.ask({ stop: true });
@@ -119,18 +128,37 @@ async function arm(sandbox: Sandbox, kind: 'raw' | 'stateful' | 'stateless', off
   const tokens = await sandbox.ask<string[]>({ tokens: [offset, users] });
   let done: LoadDone;
   let cached: number | undefined;
+  // CPU of the server and the sandbox over the timed part (from the load generator's signal to its end).
+  const cpuAt = async () => ({
+    server: await server?.cpu(),
+    sandbox: await sandbox.ask<number>({ cpu: true }),
+  });
+  let cpuStart: Awaited<ReturnType<typeof cpuAt>> | undefined;
+  let cpuEnd: typeof cpuStart;
   try {
-    done = await inLoadGenerator({
-      kind: server ? 'mcp' : 'raw',
-      url: server?.url ?? '',
-      tokens,
-      callsPerUser,
-      description: sandbox.description,
-    });
+    done = await inLoadGenerator(
+      {
+        kind: server ? 'mcp' : 'raw',
+        url: server?.url ?? '',
+        tokens,
+        callsPerUser,
+        description: sandbox.description,
+      },
+      async () => void (cpuStart = await cpuAt()),
+    );
+    cpuEnd = await cpuAt();
     cached = server ? (await server.stats()).cachedUsers : undefined;
   } finally {
     await server?.stop();
   }
+  const calls = done.latencies.length;
+  const perCall = (end: number | undefined, start: number | undefined) =>
+    end === undefined || start === undefined ? undefined : Math.round((end - start) / calls);
+  const cpuMicrosPerCall = {
+    loadGenerator: Math.round(done.cpuMicros / calls),
+    server: perCall(cpuEnd?.server, cpuStart?.server),
+    sandbox: perCall(cpuEnd?.sandbox, cpuStart?.sandbox),
+  };
   const latencies = done.latencies.sort((a, b) => a - b);
   return {
     users,
@@ -147,6 +175,13 @@ async function arm(sandbox: Sandbox, kind: 'raw' | 'stateful' | 'stateless', off
       p99: +percentile(latencies, 99).toFixed(1),
       max: +latencies[latencies.length - 1]!.toFixed(1),
     },
+    cpuMicrosPerCall,
+    /** CPU-seconds all three processes spent per wall second: near the core count, the machine was the bound. */
+    coresBusy: +(
+      ((cpuMicrosPerCall.loadGenerator + (cpuMicrosPerCall.server ?? 0) + (cpuMicrosPerCall.sandbox ?? 0)) *
+        (calls / done.seconds)) /
+      1e6
+    ).toFixed(2),
     ...(cached !== undefined ? { cachedUsers: cached } : {}),
     loadAverageAfter: loadavg().map((l) => +l.toFixed(2)),
   };
@@ -209,6 +244,14 @@ async function main() {
       return;
     }
     // Interleaved in pairs: each MCP arm against the raw arm just before it, on fresh users each time.
+    const only = process.env.BENCH_ARMS?.split(',') as Array<'raw' | 'stateful' | 'stateless'> | undefined;
+    if (only) {
+      for (const [i, kind] of only.entries())
+        process.stdout.write(
+          `${JSON.stringify({ kind, ...(await arm(sandbox, kind, 40_000 + i * users)) })}\n`,
+        );
+      return;
+    }
     const rawA = await arm(sandbox, 'raw', 0);
     const stateful = await arm(sandbox, 'stateful', 10_000);
     const rawB = await arm(sandbox, 'raw', 20_000);

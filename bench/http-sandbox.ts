@@ -1,7 +1,8 @@
 /**
  * @module The sandbox of bench/http-many-users.ts in a process of its own (forked with IPC), so that the
  * server's CPU and heap are its own. It sends its description once started, then answers requests for
- * bearer tokens: { tokens: [offset, count] } → string[] (distinct subjects over the IdC users).
+ * bearer tokens: { tokens: [offset, count] } → string[] (distinct subjects over the IdC users); { cpu: true }
+ * → its CPU so far (µs).
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -24,8 +25,13 @@ async function tokenFor(sandbox: Sandbox, i: number): Promise<string> {
 }
 
 const sandbox = await startSandbox();
-process.on('message', (m: { id: number; tokens?: [number, number]; stop?: true }) => {
+process.on('message', (m: { id: number; tokens?: [number, number]; cpu?: true; stop?: true }) => {
   void (async () => {
+    if (m.cpu) {
+      const { user, system } = process.cpuUsage();
+      process.send!({ id: m.id, value: user + system });
+      return;
+    }
     if (m.stop) {
       await sandbox.stop();
       process.send!({ id: m.id, value: true }, () => process.exit(0));

@@ -2,7 +2,7 @@
  * @module The server of bench/http-many-users.ts in a process of its own (forked with IPC): the built
  * server (dist/, as `npm run build` leaves it) started in-process, so the bench can ask it for its heap.
  * Requests: { start: { input, stateless, baseCredentials } } → url; { heap: true } → heapUsed after
- * full GCs (needs --expose-gc); { snapshot: path } → a heap snapshot there; { stats: true } → the server's stats; { stop: true } → closes and exits.
+ * full GCs (needs --expose-gc); { snapshot: path } → a heap snapshot there; { stats: true } → the server's stats; { cpu: true } → its CPU so far (µs); { stop: true } → closes and exits.
  */
 import { writeHeapSnapshot } from 'node:v8';
 import type * as App from '../src/server/http/app.js';
@@ -24,9 +24,22 @@ interface Start {
   stateless: boolean;
   baseCredentials: { accessKeyId: string; secretAccessKey: string };
 }
-type Message = { id: number; start?: Start; heap?: true; snapshot?: string; stats?: true; stop?: true };
+type Message = {
+  id: number;
+  start?: Start;
+  heap?: true;
+  snapshot?: string;
+  stats?: true;
+  cpu?: true;
+  stop?: true;
+};
 
 let server: HttpServerHandle | undefined;
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 
 async function settledHeap(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -51,6 +64,7 @@ async function answer(m: Message): Promise<unknown> {
   // For finding what a cached user holds: compare two snapshots (by constructor) in DevTools.
   if (m.snapshot) return (await settledHeap(), writeHeapSnapshot(m.snapshot));
   if (m.stats) return server?.stats();
+  if (m.cpu) return cpuMicros();
   await server?.close();
   return true;
 }

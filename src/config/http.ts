@@ -82,6 +82,14 @@ export const HttpLimitsSchema = z
       .describe(
         'Open TCP connections; more are closed on arrival (keep it below the open-file limit, ulimit -n)',
       ),
+    listenBacklog: z
+      .number()
+      .int()
+      .min(1)
+      .default(4096)
+      .describe(
+        'New connections the kernel completes before the server accepts them (capped by net.core.somaxconn); past it, a burst of connects waits for TCP retries of 1, 3, 7 s…',
+      ),
     shutdownGraceSeconds: z
       .number()
       .min(0)

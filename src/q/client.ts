@@ -11,7 +11,7 @@ import {
   PutFeedbackCommand,
   SearchRelevantContentCommand,
 } from '@aws-sdk/client-qbusiness';
-import { NodeHttp2Handler } from '@smithy/node-http-handler';
+import type { NodeHttp2Handler } from '@smithy/node-http-handler';
 import type { QindexConfig } from '../config/schema.js';
 import type {
   ActingIdentity,
@@ -20,6 +20,7 @@ import type {
   MemoizedCredentials,
 } from '../identity/provider.js';
 import { sdkLogger, type Logger } from '../log.js';
+import { SharedSessionHandler } from './transport.js';
 import { buildSdk, callOwner, sharedSdk, type CallOwner } from './sdk.js';
 import { withRetries, type Attempt, type RetryDeps, type RetryOptions } from './retry.js';
 import { configuredResourceMissing } from './errors.js';
@@ -107,25 +108,6 @@ export interface QClientDeps {
   requestHandler?: NodeHttp2Handler;
   /** Recently read documents' text (default: the process's one, bounded; see document-cache.ts). */
   documentCache?: DocumentCache;
-}
-
-/**
- * The SDK's HTTP/2 handler, except that Chat's event streams ride the shared session too: the handler
- * gives every event stream a session of its own (a new TCP + TLS connection per streamed chat) when
- * the command marks itself one, and a send's own options take precedence over that mark.
- */
-class SharedSessionHandler extends NodeHttp2Handler {
-  override handle(...[request, options]: Parameters<NodeHttp2Handler['handle']>) {
-    return super.handle(request, { ...options, isEventStream: false });
-  }
-}
-
-/**
- * One HTTP/2 connection pool for many Q clients: the credentials differ per user, the connections need
- * not. Sessions carry up to 100 concurrent streams before another is opened.
- */
-export function createQTransport(): NodeHttp2Handler {
-  return new SharedSessionHandler({ disableConcurrentStreams: false, maxConcurrentStreams: 100 });
 }
 
 /** Internals shared by chat.ts and document.ts. */

@@ -2,9 +2,13 @@
  * Connections cannot pile up: a socket that never sends a byte, one that trickles its body, and an idle
  * keep-alive connection are all closed (asserted on the close event, with the server's configured
  * timeouts checked as values), node checks those timeouts often enough for the documented figures to
- * hold, and connections over the cap are turned away while earlier ones are unaffected.
+ * hold, connections over the cap are turned away while earlier ones are unaffected, and a burst of
+ * connections past Node's default listen backlog completes while the server is too busy to accept.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { connect as connectSocket, type Socket } from 'node:net';
 import { useSandbox } from '../helpers/sandbox.js';
 import { controlClient } from '../../tools/sandbox/control-client.js';
@@ -131,6 +135,44 @@ describe('HTTP transport, connection limits', () => {
     expect(held[0]!.received()).toMatch(/^HTTP\/1\.1 200/);
     held[1]!.socket.destroy();
     await untilConnections(server, (n) => n === 0);
+    const health = await fetch(new URL('/healthz', server.url));
+    expect(health.status).toBe(200);
+  });
+
+  it('completes a burst of connections past the default backlog while the server is busy', async () => {
+    const server = await start({});
+    // Another process connects BURST sockets at once while this one (the server's) blocks its event
+    // loop, so nothing is accepted: only the kernel's accept queue holds them. Node's default backlog
+    // (511) drops the SYNs past it, and those connects wait for TCP's first retry, a second later.
+    const BURST = 700;
+    const burst = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const net = require('node:net');
+         process.stdin.once('data', () => {
+           const sockets = []; let connected = 0;
+           for (let i = 0; i < ${BURST}; i++) {
+             const s = net.connect(${server.port}, '127.0.0.1', () => connected++);
+             s.on('error', () => undefined);
+             sockets.push(s);
+           }
+           setTimeout(() => { console.log(connected); for (const s of sockets) s.destroy(); process.exit(0); }, 700);
+         });
+         console.log('ready');`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: burst.stdout! })[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe('ready');
+    burst.stdin!.write('go\n');
+    const until = Date.now() + 1_200;
+    while (Date.now() < until); // busy: no accept() until the burst has been counted
+    const connected = Number((await lines.next()).value);
+    // Linux caps a listen backlog at net.core.somaxconn (4096 since 5.4) and queues one more than it.
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const expected = Math.min(BURST, somaxconn + 1);
+    expect(connected, 'connects that waited for a SYN retry: the backlog was too short').toBe(expected);
     const health = await fetch(new URL('/healthz', server.url));
     expect(health.status).toBe(200);
   });

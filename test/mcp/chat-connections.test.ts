@@ -2,7 +2,7 @@
  * @module Streamed chats reuse the Q client's HTTP/2 session instead of opening a connection each (the
  * SDK's handler isolates event streams unless told otherwise), through the built CLI over stdio
  * against the sandbox, which counts the HTTP/2 sessions it accepts; a stream cut mid-answer leaves
- * the next calls working.
+ * the next calls working; and the session grants the emulator a wide connection window (src/q/transport.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useSandbox } from '../helpers/sandbox.js';
@@ -10,6 +10,7 @@ import { ensureBuilt, startServer, text, type ServerUnderTest } from './harness.
 
 const sandbox = useSandbox();
 const SESSIONS = 'aws:http2-sessions';
+const PEER_WINDOW = 'aws:http2-peer-window-max';
 
 describe('streamed chat connections', () => {
   let alice: ServerUnderTest;
@@ -56,5 +57,12 @@ describe('streamed chat connections', () => {
     const { result } = await streamChat();
     expect(result.isError, text(result)).toBeFalsy();
     expect((await search()).isError).toBeFalsy();
+  });
+
+  it("opens its session with a connection window wider than HTTP/2's 64 KiB", async () => {
+    // Read by the emulator as each stream starts, so the second call sees the first one's update.
+    for (let i = 0; i < 2; i++) expect((await search()).isError).toBeFalsy();
+    const granted = (await alice.control.counters())[PEER_WINDOW] ?? 0;
+    expect(granted, 'the window the Q client granted the emulator').toBeGreaterThan(4 * 1024 * 1024);
   });
 });

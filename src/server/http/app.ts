@@ -52,7 +52,9 @@ export async function startHttpServer(config: QindexConfig, deps: HttpServerDeps
     telemetry = await startHttpTelemetry(http, state, logger);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(http.port, http.host, () => resolve());
+      // Node's default backlog (511) drops a reconnect storm's SYNs (every client of a replica that
+      // went away, say): those connects wait for TCP's retries, 1 + 2 + 4 + … s, and time out.
+      server.listen({ port: http.port, host: http.host, backlog: limits.listenBacklog }, () => resolve());
     });
   } catch (e) {
     await telemetry?.close();

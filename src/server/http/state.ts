@@ -9,7 +9,7 @@ import type { QindexConfig } from '../../config/schema.js';
 import { HttpSchema, type HttpConfig } from '../../config/http.js';
 import { ErrorCode, QindexError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { createQTransport } from '../../q/client.js';
+import { createQTransport } from '../../q/transport.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { Connector } from '../oauth/index.js';
 import { configuredBearerVerifier, type BearerVerifier } from './bearer.js';

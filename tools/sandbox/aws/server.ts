@@ -7,6 +7,7 @@ import { createServer as createHttp1Server, type IncomingMessage, type ServerRes
 import {
   createServer as createHttp2Server,
   type IncomingHttpHeaders,
+  type Http2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Readable } from 'node:stream';
@@ -105,7 +106,10 @@ export async function startAwsEmulator(deps: {
   );
   // The stream API, not the compat layer: the qbusiness client opens a fresh session per call, so this is hot.
   const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1000 } });
-  h2.on('stream', (stream, headers) => onExchange(http2Exchange(stream, headers)));
+  h2.on('stream', (stream, headers) => {
+    notePeerWindow(state, stream.session);
+    onExchange(http2Exchange(stream, headers));
+  });
   h2.on('sessionError', () => undefined);
   // Counted: clients should reuse their HTTP/2 connections (streamed chats included).
   h2.on('session', () => countCall(state, 'aws:http2-sessions'));
@@ -325,3 +329,13 @@ async function writeResponse(sink: Sink, res: EmulatorResponse, signal: AbortSig
   }
   if (!sink.gone()) sink.end();
 }
+
+/**
+ * Recorded as a gauge: the widest connection-level window a client has granted, read as each stream
+ * starts. RFC 9113 opens it at 64 KiB, which stalls many concurrent answers on one session.
+ */
+function notePeerWindow(state: SandboxState, session: Http2Session | undefined): void {
+  const granted = session?.state.remoteWindowSize ?? 0;
+  if (granted > (state.counters.get(PEER_WINDOW) ?? 0)) state.counters.set(PEER_WINDOW, granted);
+}
+const PEER_WINDOW = 'aws:http2-peer-window-max';
