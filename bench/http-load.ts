@@ -8,6 +8,7 @@
  * each timed call as [user, start ms, end ms, ok] to <path>.<kind>.json.
  */
 import { writeFileSync } from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { QBusinessClient, SearchRelevantContentCommand } from '@aws-sdk/client-qbusiness';
 import { configFor } from '../test/helpers/config.js';
@@ -48,33 +49,52 @@ const WARM_AT_ONCE = 100;
 /** One user's calls: `call(query)` resolves false on an error. */
 type User = { call(query: string): Promise<boolean>; close(): Promise<void> };
 
-/** Connects, trying again (a fresh client) up to twice: a connection reset in the warm-up is counted, not fatal. */
+/**
+ * Connects, trying again (a fresh client) up to twice: a connection reset in the warm-up is counted, not
+ * fatal. Each user has connections of its own, as each real MCP client does (its own process): one pool
+ * shared by every user in this process closes its coldest connections after the keep-alive timeout and
+ * opens others in bursts, and a busy server accepts one new connection per event-loop turn (see
+ * bench/README.md), so the shared pool measured that rather than the calls.
+ */
 async function mcpUser(job: LoadJob, token: string, failed: () => void): Promise<User> {
   for (let attempt = 1; ; attempt++) {
     const client = new Client({ name: 'bench', version: '1.0.0' });
+    // The server's answers to tools/call carry no Keep-Alive hint (the SDK sets Connection itself, so
+    // node adds none), and undici's default idle timeout is 4 s: the bench server's is 120.
+    const connections = new Agent({ connections: 4, keepAliveTimeout: 110_000 });
+    const fetch = ((input: string | URL, init?: RequestInit) =>
+      undiciFetch(input, {
+        ...(init as object),
+        dispatcher: connections,
+      })) as unknown as typeof globalThis.fetch;
     try {
       await client.connect(
         new StreamableHTTPClientTransport(new URL(job.url), {
           requestInit: { headers: { Authorization: `Bearer ${token}` } },
+          fetch,
         }),
       );
-      return mcpCalls(client);
+      return mcpCalls(client, connections);
     } catch (e) {
       failed();
       await client.close().catch(() => undefined);
+      await connections.close().catch(() => undefined);
       if (attempt === 3) throw e;
     }
   }
 }
 
-function mcpCalls(client: Client): User {
+function mcpCalls(client: Client, connections: Agent): User {
   return {
     call: (query) =>
       client.callTool({ name: 'search_relevant_content', arguments: { query } }).then(
         (r) => !r.isError,
         () => false,
       ),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      await connections.close();
+    },
   };
 }
 

@@ -103,7 +103,9 @@ async function startServer(sandbox: Sandbox, stateless: boolean, name: string) {
       port: 0,
       resource: d.mcpResource,
       stateless,
-      limits: { maxConcurrentPerUser: 64, maxCachedUsers: 100_000 },
+      // Connections kept through the warm-up (each user's idle until the clock starts): an operator
+      // behind a load balancer sets this above the balancer's idle timeout (docs/http.md).
+      limits: { maxConcurrentPerUser: 64, maxCachedUsers: 100_000, keepAliveTimeoutSeconds: 120 },
     },
   });
   const url = await server.ask<string>({
