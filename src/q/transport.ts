@@ -13,7 +13,7 @@ import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@smithy/node-htt
  * waiting on (measured: search answers' bodies p90 8 s behind their headers at 1,000 concurrent users;
  * see bench/README.md). 8 MiB holds every stream's answer at once.
  */
-export const SESSION_WINDOW_BYTES = 8 * 1024 * 1024;
+const SESSION_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Each stream's window (its initial 64 KiB would stall a large answer on its own). */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 
