@@ -245,7 +245,6 @@ async function main() {
       process.stdout.write(`${JSON.stringify(await memoryPerUser(sandbox))}\n`);
       return;
     }
-    // Interleaved in pairs: each MCP arm against the raw arm just before it, on fresh users each time.
     const only = process.env.BENCH_ARMS?.split(',') as Array<'raw' | 'stateful' | 'stateless'> | undefined;
     if (only) {
       for (const [i, kind] of only.entries())
@@ -254,6 +253,7 @@ async function main() {
         );
       return;
     }
+    // Interleaved in pairs: each MCP arm against the raw arm just before it, on fresh users each time.
     const rawA = await arm(sandbox, 'raw', 0);
     const stateful = await arm(sandbox, 'stateful', 10_000);
     const rawB = await arm(sandbox, 'raw', 20_000);
